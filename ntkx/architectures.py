@@ -1,0 +1,335 @@
+"""Architectures: one specification, a finite-width network and its kernels.
+
+An architecture is a frozen, validated specification. From it ntkx builds a
+neural-tangents ``(init_fn, apply_fn, kernel_fn)`` triple once, so the finite
+network (``init``/``apply``) and the infinite-width kernels (``kernel``) come
+from the same layers and can never drift apart.
+
+Conventions are those of neural-tangents (Novak et al., ICLR 2020,
+arXiv 1912.02803): the input kernel is ``x . x' / d``; a dense layer draws
+``W ~ N(0, W_std^2)`` and ``b ~ N(0, b_std^2)``; in the ``"ntk"``
+parameterization its output is ``W_std / sqrt(fan_in) * W x + b_std * b`` with
+standard-normal ``W, b``.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from collections.abc import Callable
+from typing import Any, Final, Literal
+
+import jax.numpy as jnp
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from ntkx import _compat
+from ntkx._validation import check_choice, check_finite_number, check_positive_int
+
+stax = _compat.neural_tangents().stax
+
+__all__ = [
+    "ACTIVATIONS",
+    "MLP",
+    "Architecture",
+    "Params",
+    "mlp",
+]
+
+Params = list[Any]
+"""Parameters of a network: neural-tangents' list with one entry per layer."""
+
+#: Activations with closed-form NNGP/NTK in neural-tangents, and the number of
+#: ``activation_params`` each takes (with their defaults).
+ACTIVATIONS: Final[dict[str, tuple[float, ...]]] = {
+    "relu": (),
+    "erf": (),
+    "sin": (),
+    "cos": (),
+    "quadratic": (),
+    "gelu": (),
+    "leaky_relu": (0.01,),
+    "abrelu": (0.0, 1.0),
+}
+
+_ACTIVATION_DOC: Final[dict[str, str]] = {
+    "relu": "max(x, 0)",
+    "erf": "erf(x), the tanh-like sigmoid with a closed-form kernel",
+    "sin": "sin(x)",
+    "cos": "cos(x)",
+    "quadratic": "x^2",
+    "gelu": "x Phi(x) (exact, not the tanh approximation)",
+    "leaky_relu": "max(x, alpha x), activation_params=(alpha,)",
+    "abrelu": "a min(x, 0) + b max(x, 0), activation_params=(a, b)",
+}
+
+PARAMETERIZATIONS: Final = ("ntk", "standard")
+TRAINABLE: Final = ("all", "first", "last")
+KernelKind = Literal["ntk", "nngp"]
+
+
+def _activation_layer(name: str, params: tuple[float, ...]) -> Any:
+    if name == "relu":
+        return stax.Relu()
+    if name == "erf":
+        return stax.Erf()
+    if name == "sin":
+        return stax.Sin()
+    if name == "cos":
+        return stax.Cos()
+    if name == "quadratic":
+        return stax.Monomial(2)
+    if name == "gelu":
+        return stax.Gelu(approximate=False)
+    if name == "leaky_relu":
+        return stax.LeakyRelu(params[0])
+    if name == "abrelu":
+        return stax.ABRelu(params[0], params[1])
+    raise AssertionError(name)  # unreachable: validated at construction
+
+
+@stax.layer
+def _frozen(layer: tuple[Callable, Callable, Callable]) -> tuple[Callable, Callable, Callable]:
+    """The same layer with its own parameters excluded from the NTK.
+
+    The NTK after a layer is linear in the incoming NTK plus the contribution of
+    the layer's own parameters; that contribution is the layer's NTK output on
+    an input whose NTK is zero. Subtracting it gives the NTK of a network in
+    which this layer is held at its initial value (while the NNGP, a property of
+    the forward pass, is unchanged). This holds in either parameterization.
+    """
+    init_fn, apply_fn, kernel_fn = layer
+
+    def frozen_kernel_fn(k: Any, **kwargs: Any) -> Any:
+        out = kernel_fn(k, **kwargs)
+        if out.ntk is None or k.ntk is None:
+            return out
+        own = kernel_fn(k.replace(ntk=jnp.zeros_like(k.ntk)), **kwargs).ntk
+        return out.replace(ntk=out.ntk - own)
+
+    return init_fn, apply_fn, frozen_kernel_fn
+
+
+class Architecture(abc.ABC):
+    """Abstract base of every ntkx architecture (MLPs here, GNNs elsewhere).
+
+    Concrete architectures are frozen dataclasses that build a neural-tangents
+    triple once; ``kernel``, ``init`` and ``apply`` all go through it.
+    """
+
+    @property
+    @abc.abstractmethod
+    def layers(self) -> tuple[Callable, Callable, Callable]:
+        """The neural-tangents ``(init_fn, apply_fn, kernel_fn)`` triple."""
+
+    @abc.abstractmethod
+    def trainable_layers(self) -> tuple[int, ...]:
+        """Indices (into the parameter list) of the layers that are trained."""
+
+    @abc.abstractmethod
+    def check_inputs(self, name: str, x: Any, dim: int | None = None) -> Any:
+        """Validate inputs; return them as a NumPy array (or a pytree of arrays)."""
+
+    def kernel(
+        self,
+        x1: Float[Array, "n1 d"],
+        x2: Float[Array, "n2 d"] | None = None,
+        get: KernelKind = "ntk",
+        *,
+        dtype: str | None = None,
+        block_size: int | None = None,
+        out: Any = None,
+    ) -> Float[Array, "n1 n2"]:
+        """Closed-form infinite-width kernel matrix ``(n1, n2)``.
+
+        See :func:`ntkx.kernels.kernel_matrix` for ``dtype``, ``block_size`` and
+        ``out``; ``x2=None`` means ``x2 = x1`` (and only one triangle is computed).
+        """
+        from ntkx.kernels import kernel_matrix
+
+        return kernel_matrix(self, x1, x2, get, dtype=dtype, block_size=block_size, out=out)
+
+    def init(self, key: PRNGKeyArray, input_dim: int) -> Params:
+        """Draw the parameters of the finite network for inputs with ``input_dim`` features."""
+        input_dim = check_positive_int("input_dim", input_dim)
+        _, params = self.layers[0](key, (-1, input_dim))
+        return params
+
+    def apply(self, params: Params, x: Float[Array, "n d"]) -> Float[Array, "n out"]:
+        """Outputs of the finite network with parameters ``params`` (jit-compatible)."""
+        return self.layers[1](params, x)
+
+    def partition(self, params: Params) -> tuple[Params, Params]:
+        """Split ``params`` into ``(trainable, frozen)`` lists of the same length.
+
+        Entries not in a part are ``()``; :meth:`combine` inverts this.
+        """
+        keep = set(self.trainable_layers())
+        trainable = [p if i in keep else () for i, p in enumerate(params)]
+        frozen = [() if i in keep else p for i, p in enumerate(params)]
+        return trainable, frozen
+
+    @staticmethod
+    def combine(trainable: Params, frozen: Params) -> Params:
+        """Inverse of :meth:`partition`."""
+        return [t if t != () else f for t, f in zip(trainable, frozen, strict=True)]
+
+
+@dataclasses.dataclass(frozen=True, eq=True)
+class MLP(Architecture):
+    r"""A fully connected network, finite or infinitely wide (final class).
+
+    ``depth`` counts weight layers (the paper's "two-layer MLP" is
+    ``depth=2``): ``depth - 1`` hidden layers of ``width`` units, each followed
+    by ``activation``, then a linear readout to ``out_dim`` outputs.
+
+    With ``parameterization="ntk"`` and ``W_std = 1``, ``b_std = None``, the
+    two-layer ReLU kernels are (Cho & Saul 2009; Jacot et al. 2018), with
+    :math:`\theta` the angle between ``x`` and ``x'``:
+
+    .. math::
+        \Sigma(x, x') = \frac{\|x\| \|x'\|}{2 \pi d}(\sin\theta + (\pi - \theta)\cos\theta),
+        \qquad
+        \Theta(x, x') = \Sigma(x, x') + \frac{x \cdot x'}{d} \frac{\pi - \theta}{2\pi}.
+
+    ``trainable`` selects the trained layers, which changes the NTK only:
+    ``"all"``; ``"first"`` (first weight layer and its bias; for the bias-free
+    two-layer ReLU net this is the kernel of the paper's official code,
+    :math:`\langle x, x'\rangle (\pi - \theta) / (2\pi)`, divided by ``d``);
+    ``"last"`` (the readout only: the NTK equals the NNGP).
+
+    Example:
+        >>> import jax, ntkx
+        >>> net = ntkx.mlp(depth=2, activation="relu", width=256)
+        >>> x = jax.random.normal(jax.random.key(0), (5, 3))
+        >>> net.kernel(x).shape
+        (5, 5)
+        >>> params = net.init(jax.random.key(1), 3)
+        >>> net.apply(params, x).shape
+        (5, 1)
+
+    References:
+        Xu et al., How Neural Networks Extrapolate, ICLR 2021, arXiv 2009.11848.
+    """
+
+    depth: int = 2
+    activation: str = "relu"
+    width: int = 512
+    W_std: float = 1.0
+    b_std: float | None = None
+    parameterization: str = "ntk"
+    trainable: str = "all"
+    out_dim: int = 1
+    activation_params: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "depth", check_positive_int("depth", self.depth))
+        set_(self, "width", check_positive_int("width", self.width))
+        set_(self, "out_dim", check_positive_int("out_dim", self.out_dim))
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("parameterization", self.parameterization, PARAMETERIZATIONS)
+        check_choice("trainable", self.trainable, TRAINABLE)
+        set_(self, "W_std", check_finite_number("W_std", self.W_std, minimum=0.0, strict=True))
+        if self.b_std is not None:
+            set_(self, "b_std", check_finite_number("b_std", self.b_std, minimum=0.0))
+        defaults = ACTIVATIONS[self.activation]
+        params = defaults if self.activation_params is None else tuple(self.activation_params)
+        if len(params) != len(defaults):
+            raise ValueError(
+                f"activation_params={self.activation_params!r} is not allowed for "
+                f"activation={self.activation!r}; expected {len(defaults)} number(s): "
+                f"{_ACTIVATION_DOC[self.activation]}."
+            )
+        params = tuple(
+            check_finite_number(f"activation_params[{i}]", p) for i, p in enumerate(params)
+        )
+        set_(self, "activation_params", params)
+
+    @property
+    def layers(self) -> tuple[Callable, Callable, Callable]:
+        return _mlp_layers(self)
+
+    def trainable_layers(self) -> tuple[int, ...]:
+        dense = tuple(2 * i for i in range(self.depth))
+        if self.trainable == "first":
+            return dense[:1]
+        if self.trainable == "last":
+            return dense[-1:]
+        return dense
+
+    def check_inputs(self, name: str, x: Any, dim: int | None = None) -> Any:
+        from ntkx._validation import as_inputs
+
+        return as_inputs(name, x, dim=dim)
+
+
+_LAYER_CACHE: dict[MLP, tuple[Callable, Callable, Callable]] = {}
+
+
+def _mlp_layers(spec: MLP) -> tuple[Callable, Callable, Callable]:
+    cached = _LAYER_CACHE.get(spec)
+    if cached is not None:
+        return cached
+    trained = set(spec.trainable_layers())
+    layers = []
+    for i in range(spec.depth):
+        last = i == spec.depth - 1
+        dense = stax.Dense(
+            spec.out_dim if last else spec.width,
+            W_std=spec.W_std,
+            b_std=spec.b_std,
+            parameterization=spec.parameterization,
+        )
+        layers.append(dense if 2 * i in trained else _frozen(dense))
+        if not last:
+            layers.append(_activation_layer(spec.activation, spec.activation_params or ()))
+    triple = stax.serial(*layers)
+    _LAYER_CACHE[spec] = triple
+    return triple
+
+
+def mlp(
+    depth: int = 2,
+    activation: str = "relu",
+    width: int = 512,
+    W_std: float = 1.0,
+    b_std: float | None = None,
+    parameterization: str = "ntk",
+    trainable: str = "all",
+    *,
+    out_dim: int = 1,
+    activation_params: tuple[float, ...] | None = None,
+) -> MLP:
+    """Build an :class:`MLP` specification (validated; raises ValueError on bad settings).
+
+    Args:
+        depth: number of weight layers (``2`` = one hidden layer), ``>= 1``.
+        activation: one of :data:`ACTIVATIONS` (relu, erf, sin, cos, quadratic,
+            gelu, leaky_relu, abrelu).
+        width: hidden width of the finite network (the kernels do not depend on it).
+        W_std: weight standard deviation (``> 0``); ``sqrt(2)`` keeps ReLU
+            activations at unit scale, ``1.0`` is neural-tangents' default.
+        b_std: bias standard deviation, or ``None`` for no bias.
+        parameterization: ``"ntk"`` (default; the regime of the paper's theory)
+            or ``"standard"``.
+        trainable: ``"all"``, ``"first"`` or ``"last"``; see :class:`MLP`.
+        out_dim: number of outputs of the finite network.
+        activation_params: parameters of parameterized activations
+            (``leaky_relu``: ``(alpha,)``, ``abrelu``: ``(a, b)``).
+
+    Example:
+        >>> import ntkx
+        >>> ntkx.mlp(depth=2, b_std=0.1).depth
+        2
+    """
+    return MLP(
+        depth=depth,
+        activation=activation,
+        width=width,
+        W_std=W_std,
+        b_std=b_std,
+        parameterization=parameterization,
+        trainable=trainable,
+        out_dim=out_dim,
+        activation_params=activation_params,
+    )
