@@ -1,0 +1,475 @@
+r"""Solvers: closed-form predictors of infinitely wide networks.
+
+* :func:`kernel_regression` — the network trained to convergence by gradient
+  descent on the squared loss (NTK regime): :math:`f(x) = \Theta(x, X)
+  (\Theta(X, X) + \lambda I)^{-1} Y`, the mean predictor over initializations
+  (Jacot et al. 2018; Lee et al. 2019, arXiv 1902.06720; the predictor of
+  Xu et al., arXiv 2009.11848, Theorems 1-2).
+* :func:`gradient_flow` — the same network after gradient-flow time ``t``,
+  through neural-tangents' ``predict.gradient_descent_mse``.
+* :func:`nngp_posterior` — the NNGP (Bayesian, last layer trained) posterior
+  mean and variance.
+* :func:`solve_kernel_system` — the linear solve itself, for a precomputed
+  kernel (e.g. a Monte Carlo kernel of a GNN).
+
+Ridge is absolute: ``ridge`` is added to the diagonal of the kernel matrix as
+it is, so it equals scikit-learn's ``KernelRidge(alpha=ridge)`` on the same
+kernel; neural-tangents' ``diag_reg`` (relative by default) corresponds to
+``ridge = diag_reg * mean(diag K)``.
+
+Ill-conditioned kernels are normal here (the paper's own data repeats
+training points), so the solve is robust and says what it did:
+
+1. exact duplicate training inputs are merged first (their labels averaged,
+   the ridge divided by the multiplicity), which is exactly the same predictor
+   as the full set, for any ridge;
+2. Cholesky factorization; it is accepted only if LAPACK's reciprocal
+   condition estimate exceeds ``n * eps``;
+3. otherwise Cholesky with escalating jitter, added relative to the mean
+   diagonal, up to ``1e-8`` (float64) or ``1e-4`` (float32);
+4. otherwise a symmetric eigendecomposition pseudo-inverse, discarding
+   eigenvalues below ``n * eps * max eigenvalue`` (the minimum-norm
+   least-squares solution).
+
+The path taken and the diagnostics (smallest eigenvalue, condition number)
+are in :class:`SolveDiagnostics`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any, Final, NamedTuple
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse.linalg
+from jaxtyping import Array, Float
+
+from ntkx import _compat
+from ntkx._validation import as_targets, check_choice, check_finite_number
+from ntkx.architectures import Architecture
+from ntkx.kernels import GETS, kernel_matrix, precision_context, resolve_dtype
+
+__all__ = [
+    "KernelRegression",
+    "SolveDiagnostics",
+    "gradient_flow",
+    "kernel_regression",
+    "nngp_posterior",
+    "solve_kernel_system",
+]
+
+_nt = _compat.neural_tangents()
+
+#: Largest jitter tried, relative to the mean diagonal, per dtype.
+MAX_RELATIVE_JITTER: Final = {np.dtype("float64"): 1e-8, np.dtype("float32"): 1e-4}
+#: Matrices up to this size get exact extreme eigenvalues (``eigvalsh``);
+#: larger ones get Lanczos estimates.
+EXACT_EIGEN_MAX_N: Final = 2000
+#: Rows of test points per kernel block in ``predict``.
+PREDICT_CHUNK: Final = 4096
+
+
+class SolveDiagnostics(NamedTuple):
+    """How a kernel system was solved.
+
+    Attributes:
+        path: ``"cholesky"``, ``"cholesky+jitter"`` or ``"eigh-pinv"``.
+        jitter: absolute jitter added to the diagonal (0.0 if none).
+        min_eigenvalue: smallest eigenvalue of the regularized kernel.
+        max_eigenvalue: largest eigenvalue of the regularized kernel.
+        condition_number: ``max_eigenvalue / min_eigenvalue`` (``inf`` if the
+            smallest is ``<= 0``).
+        n_train: number of training points given.
+        n_unique: number after merging exact duplicates.
+        rank: numerical rank used by ``eigh-pinv`` (``n_unique`` otherwise).
+    """
+
+    path: str
+    jitter: float
+    min_eigenvalue: float
+    max_eigenvalue: float
+    condition_number: float
+    n_train: int
+    n_unique: int
+    rank: int
+
+
+class _Factorization:
+    """A factorization of ``A`` that applies ``A^{-1}`` (or ``A^+``)."""
+
+    def __init__(self, solve: Callable[[np.ndarray], np.ndarray]):
+        self.solve = solve
+
+
+def _extreme_eigenvalues(a: np.ndarray, inverse: Callable | None) -> tuple[float, float]:
+    n = a.shape[0]
+    if n <= EXACT_EIGEN_MAX_N or inverse is None:
+        evals = scipy.linalg.eigvalsh(a, subset_by_index=None, check_finite=False)
+        return float(evals[0]), float(evals[-1])
+    op = scipy.sparse.linalg.aslinearoperator(a)
+    lam_max = float(scipy.sparse.linalg.eigsh(op, k=1, which="LA", tol=1e-4)[0][0])
+    inv_op = scipy.sparse.linalg.LinearOperator((n, n), matvec=inverse, dtype=a.dtype)
+    inv_max = float(scipy.sparse.linalg.eigsh(inv_op, k=1, which="LA", tol=1e-4)[0][0])
+    return 1.0 / inv_max, lam_max
+
+
+def _factorize(a: np.ndarray, n_train: int) -> tuple[_Factorization, SolveDiagnostics]:
+    n = a.shape[0]
+    dtype = a.dtype
+    eps = float(np.finfo(dtype).eps)
+    mean_diag = float(np.mean(np.diag(a)))
+    if not mean_diag > 0:
+        raise ValueError(
+            f"the training kernel has mean diagonal {mean_diag}; expected a positive "
+            "semi-definite kernel with a positive diagonal."
+        )
+    jitters = [0.0]
+    rel = 100 * eps
+    while rel <= MAX_RELATIVE_JITTER[dtype] * (1 + 1e-9):
+        jitters.append(rel * mean_diag)
+        rel *= 100
+    anorm = float(np.abs(a).sum(axis=0).max())
+    pocon = scipy.linalg.get_lapack_funcs("pocon", (a,))
+    for jitter in jitters:
+        shifted = a + jitter * np.eye(n, dtype=dtype) if jitter else a
+        try:
+            factor = scipy.linalg.cho_factor(shifted, lower=True, check_finite=False)
+        except np.linalg.LinAlgError:
+            continue
+        rcond, info = pocon(factor[0], anorm + jitter, uplo="L")
+        if info != 0 or not rcond > n * eps:
+            continue
+
+        def solve(b: np.ndarray, factor: Any = factor) -> np.ndarray:
+            return scipy.linalg.cho_solve(factor, b, check_finite=False)
+
+        lo, hi = _extreme_eigenvalues(shifted, solve)
+        diag = SolveDiagnostics(
+            path="cholesky" if jitter == 0.0 else "cholesky+jitter",
+            jitter=float(jitter),
+            min_eigenvalue=lo,
+            max_eigenvalue=hi,
+            condition_number=hi / lo if lo > 0 else float("inf"),
+            n_train=n_train,
+            n_unique=n,
+            rank=n,
+        )
+        return _Factorization(solve), diag
+
+    evals, evecs = scipy.linalg.eigh(a, check_finite=False)
+    cutoff = n * eps * max(float(evals[-1]), 0.0)
+    keep = evals > cutoff
+    inv = np.where(keep, 1.0 / np.where(keep, evals, 1.0), 0.0).astype(dtype)
+    kept_vecs = evecs
+
+    def pinv_solve(b: np.ndarray) -> np.ndarray:
+        return kept_vecs @ (inv[:, None] * (kept_vecs.T @ b)) if b.ndim == 2 else (
+            kept_vecs @ (inv * (kept_vecs.T @ b))
+        )
+
+    lo, hi = float(evals[0]), float(evals[-1])
+    diag = SolveDiagnostics(
+        path="eigh-pinv",
+        jitter=0.0,
+        min_eigenvalue=lo,
+        max_eigenvalue=hi,
+        condition_number=hi / lo if lo > 0 else float("inf"),
+        n_train=n_train,
+        n_unique=n,
+        rank=int(keep.sum()),
+    )
+    return _Factorization(pinv_solve), diag
+
+
+def _check_kernel(name: str, k: Any) -> np.ndarray:
+    k = np.asarray(k)
+    if k.ndim != 2 or k.shape[0] != k.shape[1] or k.shape[0] == 0:
+        raise ValueError(f"{name} has shape {k.shape}; expected a non-empty square (n, n) matrix.")
+    if k.dtype not in (np.float32, np.float64):
+        k = k.astype(np.float64)
+    if not np.isfinite(k).all():
+        raise ValueError(
+            f"{name} contains {int((~np.isfinite(k)).sum())} non-finite value(s); "
+            "expected a finite kernel matrix."
+        )
+    return k
+
+
+def _solve(
+    k: np.ndarray, y: np.ndarray, ridge: float, counts: np.ndarray | None, n_train: int
+) -> tuple[np.ndarray, _Factorization, SolveDiagnostics]:
+    a = np.array(k, copy=True)
+    if ridge:
+        weights = 1.0 if counts is None else 1.0 / counts
+        a[np.diag_indices_from(a)] += ridge * weights
+    fact, diag = _factorize(a, n_train)
+    alpha = fact.solve(y.astype(a.dtype))
+    return alpha, fact, diag
+
+
+def solve_kernel_system(
+    k_train_train: Float[Array, "n n"], y_train: Float[Array, "n *k"], ridge: float = 0.0
+) -> tuple[np.ndarray, SolveDiagnostics]:
+    """Solve ``(K + ridge I) alpha = y`` robustly (see the module docstring).
+
+    Args:
+        k_train_train: ``(n, n)`` symmetric positive semi-definite kernel.
+        y_train: ``(n,)`` or ``(n, k)`` targets.
+        ridge: absolute ridge ``>= 0`` (scikit-learn's ``alpha``).
+
+    Returns:
+        ``(alpha, diagnostics)`` with ``alpha`` shaped like ``y_train``;
+        predictions are ``k_test_train @ alpha``.
+
+    Example:
+        >>> import numpy as np
+        >>> from ntkx.solvers import solve_kernel_system
+        >>> alpha, diag = solve_kernel_system(np.eye(2), np.array([1.0, 2.0]))
+        >>> alpha.tolist(), diag.path
+        ([1.0, 2.0], 'cholesky')
+    """
+    k = _check_kernel("k_train_train", k_train_train)
+    ridge = check_finite_number("ridge", ridge, minimum=0.0)
+    y = as_targets("y_train", y_train, k.shape[0])
+    alpha, _, diag = _solve(k, y, ridge, None, k.shape[0])
+    return (alpha[:, 0] if np.ndim(y_train) == 1 else alpha), diag
+
+
+def _merge_duplicates(
+    x: Any, y: np.ndarray
+) -> tuple[Any, np.ndarray, np.ndarray | None]:
+    if not isinstance(x, np.ndarray):
+        return x, y, None
+    unique, inverse, counts = np.unique(x, axis=0, return_inverse=True, return_counts=True)
+    if unique.shape[0] == x.shape[0]:
+        return x, y, None
+    inverse = inverse.reshape(-1)
+    sums = np.zeros((unique.shape[0], y.shape[1]), dtype=np.float64)
+    np.add.at(sums, inverse, y)
+    return unique, sums / counts[:, None], counts.astype(np.float64)
+
+
+class KernelRegression:
+    r"""The trained infinitely wide network (final class; build with :func:`kernel_regression`).
+
+    Attributes:
+        net: the architecture whose kernel is used.
+        get: ``"ntk"`` or ``"nngp"``.
+        ridge: the absolute ridge.
+        x_train: training inputs after merging exact duplicates.
+        alpha: dual coefficients, ``(n_unique, k)``.
+        diagnostics: :class:`SolveDiagnostics`.
+    """
+
+    def __init__(
+        self,
+        net: Architecture,
+        get: str,
+        ridge: float,
+        dtype: np.dtype,
+        x_train: Any,
+        alpha: np.ndarray,
+        factorization: _Factorization,
+        diagnostics: SolveDiagnostics,
+        squeeze: bool,
+    ):
+        self.net = net
+        self.get = get
+        self.ridge = ridge
+        self.dtype = dtype
+        self.x_train = x_train
+        self.alpha = alpha
+        self.diagnostics = diagnostics
+        self._factorization = factorization
+        self._squeeze = squeeze
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        raise TypeError("KernelRegression is final; compose it instead of subclassing.")
+
+    def _chunks(self, x: Any) -> list[Any]:
+        if isinstance(x, np.ndarray) and x.shape[0] > PREDICT_CHUNK:
+            return [x[i : i + PREDICT_CHUNK] for i in range(0, x.shape[0], PREDICT_CHUNK)]
+        return [x]
+
+    def _k_test_train(self, x: Any) -> np.ndarray:
+        return kernel_matrix(self.net, x, self.x_train, self.get, dtype=self.dtype.name)
+
+    def predict(self, x: Float[Array, "m d"]) -> Float[np.ndarray, "m *k"]:
+        """Predictions at ``x``: ``(m,)`` if the targets were 1-D, else ``(m, k)``."""
+        x = self.net.check_inputs("x", x, dim=_feature_dim(self.x_train))
+        out = np.concatenate([self._k_test_train(c) @ self.alpha for c in self._chunks(x)])
+        return out[:, 0] if self._squeeze else out
+
+    def __repr__(self) -> str:
+        d = self.diagnostics
+        return (
+            f"KernelRegression(get={self.get!r}, ridge={self.ridge}, n_train={d.n_train}, "
+            f"n_unique={d.n_unique}, path={d.path!r}, condition_number={d.condition_number:.3g})"
+        )
+
+
+def _feature_dim(x: Any) -> int | None:
+    return x.shape[1] if isinstance(x, np.ndarray) and x.ndim == 2 else None
+
+
+def kernel_regression(
+    net: Architecture,
+    x_train: Float[Array, "n d"],
+    y_train: Float[Array, "n *k"],
+    ridge: float = 0.0,
+    *,
+    get: str = "ntk",
+    dtype: str | None = None,
+) -> KernelRegression:
+    r"""Predictor of the infinitely wide ``net`` trained to convergence on ``(x_train, y_train)``.
+
+    .. math::
+        f(x) = K(x, X) (K(X, X) + \lambda I)^{-1} Y, \qquad K = \Theta \text{ (NTK) or }
+        \Sigma \text{ (NNGP)}.
+
+    With ``get="ntk"`` and ``ridge=0`` this is the mean output of the infinitely
+    wide network trained by gradient descent on the squared loss to convergence
+    (arXiv 1902.06720; the predictor of arXiv 2009.11848, Theorems 1-2 and
+    Lemma 1). ``ridge`` is absolute (= scikit-learn's ``KernelRidge(alpha)``).
+
+    Args:
+        net: an architecture (e.g. :func:`ntkx.mlp`).
+        x_train: ``(n, d)`` training inputs (or a graph batch for GNNs).
+        y_train: ``(n,)`` or ``(n, k)`` targets.
+        ridge: absolute ridge ``>= 0``.
+        get: ``"ntk"`` or ``"nngp"``.
+        dtype: ``"float32"``, ``"float64"`` or ``None`` (jax's default).
+
+    Returns:
+        A :class:`KernelRegression` with ``.predict(x)`` and ``.diagnostics``.
+
+    Example:
+        >>> import numpy as np, ntkx
+        >>> x = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
+        >>> model = ntkx.kernel_regression(ntkx.mlp(), x, x @ [2.0, -1.0], dtype="float64")
+        >>> bool(np.allclose(model.predict([[4.0, 4.0]]), [4.0]))  # Lemma 1: exact
+        True
+    """
+    check_choice("get", get, GETS)
+    ridge = check_finite_number("ridge", ridge, minimum=0.0)
+    np_dtype = resolve_dtype(dtype)
+    x = net.check_inputs("x_train", x_train)
+    n = _num_points(x)
+    y = as_targets("y_train", y_train, n)
+    x_unique, y_unique, counts = _merge_duplicates(x, y.astype(np.float64))
+    k = kernel_matrix(net, x_unique, None, get, dtype=np_dtype.name)
+    alpha, fact, diag = _solve(k, y_unique, ridge, counts, n)
+    return KernelRegression(
+        net, get, ridge, np_dtype, x_unique, alpha, fact, diag, squeeze=np.ndim(y_train) == 1
+    )
+
+
+def _num_points(x: Any) -> int:
+    if isinstance(x, np.ndarray):
+        return x.shape[0]
+    num = getattr(x, "num_graphs", None)
+    if num is not None:
+        return int(num)
+    leaves = [leaf for leaf in _tree_leaves(x) if np.ndim(leaf) > 0]
+    return int(np.shape(leaves[0])[0])
+
+
+def _tree_leaves(x: Any) -> list[Any]:
+    import jax
+
+    return jax.tree_util.tree_leaves(x)
+
+
+def gradient_flow(
+    net: Architecture,
+    x_train: Float[Array, "n d"],
+    y_train: Float[Array, "n *k"],
+    x_test: Float[Array, "m d"],
+    t: float | Float[Array, " T"],
+    *,
+    get: str = "ntk",
+    learning_rate: float = 1.0,
+    dtype: str | None = None,
+) -> np.ndarray:
+    r"""Test predictions of the infinitely wide network after gradient-flow time ``t``.
+
+    Starts from the mean initial output ``f_0 = 0`` and follows neural-tangents'
+    ``predict.gradient_descent_mse`` on the loss
+    :math:`L = \frac{1}{2 N} \sum (f(X) - Y)^2` with ``N = y_train.size`` (the
+    mean over all training outputs) and learning rate ``learning_rate``:
+
+    .. math::
+        f_t(x) = K(x, X) K^{-1} \left(I - e^{-\eta K t / N}\right) Y.
+
+    As ``t -> inf`` this is :func:`kernel_regression` with ``ridge=0``.
+
+    Returns:
+        ``(m,)`` / ``(m, k)`` predictions for scalar ``t``; ``(T, m)`` /
+        ``(T, m, k)`` for an array of times.
+    """
+    check_choice("get", get, GETS)
+    np_dtype = resolve_dtype(dtype)
+    learning_rate = check_finite_number("learning_rate", learning_rate, minimum=0.0, strict=True)
+    xtr = net.check_inputs("x_train", x_train)
+    xte = net.check_inputs("x_test", x_test, dim=_feature_dim(xtr))
+    y = as_targets("y_train", y_train, _num_points(xtr))
+    times = np.asarray(t, dtype=np.float64)
+    if times.ndim > 1 or not np.isfinite(times).all() or (times < 0).any():
+        raise ValueError(f"t={t!r} is not allowed; expected a time >= 0 or a 1-D array of them.")
+    k_tt = kernel_matrix(net, xtr, None, get, dtype=np_dtype.name)
+    k_st = kernel_matrix(net, xte, xtr, get, dtype=np_dtype.name)
+    with precision_context(np_dtype):
+        predict_fn = _nt.predict.gradient_descent_mse(
+            k_tt, y.astype(np_dtype), learning_rate=learning_rate, trace_axes=(-1,)
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _, fx_test = predict_fn(times.astype(np_dtype), 0.0, 0.0, k_st)
+    out = np.asarray(fx_test, np_dtype)
+    return out[..., 0] if np.ndim(y_train) == 1 else out
+
+
+def nngp_posterior(
+    net: Architecture,
+    x_train: Float[Array, "n d"],
+    y_train: Float[Array, "n"],
+    x_test: Float[Array, "m d"],
+    noise: float = 0.0,
+    *,
+    dtype: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""NNGP posterior mean and variance at ``x_test`` (Bayesian infinitely wide network).
+
+    .. math::
+        \mu(x) = \Sigma(x, X)(\Sigma(X, X) + \sigma^2 I)^{-1} Y, \quad
+        v(x) = \Sigma(x, x) - \Sigma(x, X)(\Sigma(X, X) + \sigma^2 I)^{-1}\Sigma(X, x).
+
+    ``noise`` is the observation noise variance :math:`\sigma^2` (absolute).
+    The variance is of the latent function (add ``noise`` for a new
+    observation) and is clipped at 0 against round-off.
+
+    Returns:
+        ``(mean, variance)``: mean ``(m,)`` or ``(m, k)``, variance ``(m,)``.
+    """
+    model = kernel_regression(net, x_train, y_train, ridge=noise, get="nngp", dtype=dtype)
+    xte = net.check_inputs("x_test", x_test, dim=_feature_dim(model.x_train))
+    means, variances = [], []
+    for chunk in model._chunks(xte):
+        k_st = model._k_test_train(chunk)
+        means.append(k_st @ model.alpha)
+        k_ss = _kernel_diagonal(net, chunk, model.dtype)
+        reduction = np.einsum("ij,ji->i", k_st, model._factorization.solve(k_st.T))
+        variances.append(np.maximum(k_ss - reduction, 0.0))
+    mean = np.concatenate(means)
+    return (mean[:, 0] if model._squeeze else mean), np.concatenate(variances)
+
+
+def _kernel_diagonal(net: Architecture, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    block = 512
+    parts = [
+        np.diag(kernel_matrix(net, x[i : i + block], None, "nngp", dtype=dtype.name))
+        for i in range(0, x.shape[0], block)
+    ]
+    return np.concatenate(parts)
