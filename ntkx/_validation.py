@@ -49,7 +49,9 @@ def check_finite_number(
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name}={_short(value)} is not allowed; expected a real number.") from None
+        raise ValueError(
+            f"{name}={_short(value)} is not allowed; expected a real number."
+        ) from None
     if not np.isfinite(number):
         raise ValueError(f"{name}={_short(value)} is not allowed; expected a finite real number.")
     if minimum is not None and (number <= minimum if strict else number < minimum):

@@ -228,7 +228,7 @@ def kernel_matrix(
         fn = _block_fn(net, get, np_dtype)
         xa_all = np.asarray(x1, np_dtype)
         xb_all = np.asarray(x2, np_dtype)
-        for row, i in enumerate(starts1):
+        for i in starts1:
             xa = xa_all[i : i + b1]
             xa_pad = jnp.asarray(_pad(xa, b1))
             for j in range(i if symmetric else 0, n2, b2):
@@ -392,9 +392,7 @@ def kernel(
     if method == "monte_carlo":
         if key is None:
             raise ValueError("key=None is not allowed for method='monte_carlo'; pass a PRNG key.")
-        return monte_carlo_kernel(
-            net, key, x1, x2, get, n_samples=n_samples, dtype=dtype, **kwargs
-        )
+        return monte_carlo_kernel(net, key, x1, x2, get, n_samples=n_samples, dtype=dtype, **kwargs)
     if params is None:
         raise ValueError("params=None is not allowed for method='empirical'; pass net.init(...).")
     return empirical_kernel(net, params, x1, x2, get, dtype=dtype, **kwargs)

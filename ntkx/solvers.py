@@ -165,8 +165,10 @@ def _factorize(a: np.ndarray, n_train: int) -> tuple[_Factorization, SolveDiagno
     kept_vecs = evecs
 
     def pinv_solve(b: np.ndarray) -> np.ndarray:
-        return kept_vecs @ (inv[:, None] * (kept_vecs.T @ b)) if b.ndim == 2 else (
-            kept_vecs @ (inv * (kept_vecs.T @ b))
+        return (
+            kept_vecs @ (inv[:, None] * (kept_vecs.T @ b))
+            if b.ndim == 2
+            else (kept_vecs @ (inv * (kept_vecs.T @ b)))
         )
 
     lo, hi = float(evals[0]), float(evals[-1])
@@ -210,7 +212,7 @@ def _solve(
 
 
 def solve_kernel_system(
-    k_train_train: Float[Array, "n n"], y_train: Float[Array, "n *k"], ridge: float = 0.0
+    k_train_train: Float[Array, "n n"], y_train: Float[Array, "n ..."], ridge: float = 0.0
 ) -> tuple[np.ndarray, SolveDiagnostics]:
     """Solve ``(K + ridge I) alpha = y`` robustly (see the module docstring).
 
@@ -237,9 +239,7 @@ def solve_kernel_system(
     return (alpha[:, 0] if np.ndim(y_train) == 1 else alpha), diag
 
 
-def _merge_duplicates(
-    x: Any, y: np.ndarray
-) -> tuple[Any, np.ndarray, np.ndarray | None]:
+def _merge_duplicates(x: Any, y: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray | None]:
     if not isinstance(x, np.ndarray):
         return x, y, None
     unique, inverse, counts = np.unique(x, axis=0, return_inverse=True, return_counts=True)
@@ -296,7 +296,7 @@ class KernelRegression:
     def _k_test_train(self, x: Any) -> np.ndarray:
         return kernel_matrix(self.net, x, self.x_train, self.get, dtype=self.dtype.name)
 
-    def predict(self, x: Float[Array, "m d"]) -> Float[np.ndarray, "m *k"]:
+    def predict(self, x: Float[Array, "m d"]) -> Float[np.ndarray, "m ..."]:
         """Predictions at ``x``: ``(m,)`` if the targets were 1-D, else ``(m, k)``."""
         x = self.net.check_inputs("x", x, dim=_feature_dim(self.x_train))
         out = np.concatenate([self._k_test_train(c) @ self.alpha for c in self._chunks(x)])
@@ -317,7 +317,7 @@ def _feature_dim(x: Any) -> int | None:
 def kernel_regression(
     net: Architecture,
     x_train: Float[Array, "n d"],
-    y_train: Float[Array, "n *k"],
+    y_train: Float[Array, "n ..."],
     ridge: float = 0.0,
     *,
     get: str = "ntk",
@@ -385,7 +385,7 @@ def _tree_leaves(x: Any) -> list[Any]:
 def gradient_flow(
     net: Architecture,
     x_train: Float[Array, "n d"],
-    y_train: Float[Array, "n *k"],
+    y_train: Float[Array, "n ..."],
     x_test: Float[Array, "m d"],
     t: float | Float[Array, " T"],
     *,
@@ -434,7 +434,7 @@ def gradient_flow(
 def nngp_posterior(
     net: Architecture,
     x_train: Float[Array, "n d"],
-    y_train: Float[Array, "n"],
+    y_train: Float[Array, " n"],
     x_test: Float[Array, "m d"],
     noise: float = 0.0,
     *,
