@@ -15,6 +15,14 @@ from ntkx.kernels import (
     kernel_matrix,
     monte_carlo_kernel,
 )
+from ntkx.solvers import (
+    KernelRegression,
+    SolveDiagnostics,
+    gradient_flow,
+    kernel_regression,
+    nngp_posterior,
+    solve_kernel_system,
+)
 
 __version__ = "0.1.0"
 
@@ -24,9 +32,15 @@ __all__ = [
     "Architecture",
     "InsufficientMemoryError",
     "KernelEstimate",
+    "KernelRegression",
+    "SolveDiagnostics",
     "empirical_kernel",
+    "gradient_flow",
     "kernel",
     "kernel_matrix",
+    "kernel_regression",
     "mlp",
     "monte_carlo_kernel",
+    "nngp_posterior",
+    "solve_kernel_system",
 ]

@@ -24,12 +24,18 @@ training points), so the solve is robust and says what it did:
    the ridge divided by the multiplicity), which is exactly the same predictor
    as the full set, for any ridge;
 2. Cholesky factorization; it is accepted only if LAPACK's reciprocal
-   condition estimate exceeds ``n * eps``;
+   condition estimate exceeds ``eps`` (the matrix is not singular to working
+   precision);
 3. otherwise Cholesky with escalating jitter, added relative to the mean
    diagonal, up to ``1e-8`` (float64) or ``1e-4`` (float32);
 4. otherwise a symmetric eigendecomposition pseudo-inverse, discarding
    eigenvalues below ``n * eps * max eigenvalue`` (the minimum-norm
    least-squares solution).
+
+The solve runs in float64 whenever memory allows (a float32 kernel is
+promoted: its entries carry float32 rounding, but the factorization does not
+add float32 round-off on top, which matters because these kernels are often
+ill-conditioned); otherwise in the kernel's dtype.
 
 The path taken and the diagnostics (smallest eigenvalue, condition number)
 are in :class:`SolveDiagnostics`.
@@ -49,7 +55,13 @@ from jaxtyping import Array, Float
 from ntkx import _compat
 from ntkx._validation import as_targets, check_choice, check_finite_number
 from ntkx.architectures import Architecture
-from ntkx.kernels import GETS, kernel_matrix, precision_context, resolve_dtype
+from ntkx.kernels import (
+    GETS,
+    available_memory_bytes,
+    kernel_matrix,
+    precision_context,
+    resolve_dtype,
+)
 
 __all__ = [
     "KernelRegression",
@@ -139,7 +151,7 @@ def _factorize(a: np.ndarray, n_train: int) -> tuple[_Factorization, SolveDiagno
         except np.linalg.LinAlgError:
             continue
         rcond, info = pocon(factor[0], anorm + jitter, uplo="L")
-        if info != 0 or not rcond > n * eps:
+        if info != 0 or not rcond > eps:
             continue
 
         def solve(b: np.ndarray, factor: Any = factor) -> np.ndarray:
@@ -199,10 +211,18 @@ def _check_kernel(name: str, k: Any) -> np.ndarray:
     return k
 
 
+def _solve_dtype(k: np.ndarray) -> np.dtype:
+    """float64 if a float64 copy plus its factor fit in half the available memory."""
+    need = 2 * k.shape[0] * k.shape[1] * 8
+    if k.dtype == np.float64 or need <= 0.5 * available_memory_bytes():
+        return np.dtype("float64")
+    return k.dtype
+
+
 def _solve(
     k: np.ndarray, y: np.ndarray, ridge: float, counts: np.ndarray | None, n_train: int
 ) -> tuple[np.ndarray, _Factorization, SolveDiagnostics]:
-    a = np.array(k, copy=True)
+    a = np.array(k, dtype=_solve_dtype(k), copy=True)
     if ridge:
         weights = 1.0 if counts is None else 1.0 / counts
         a[np.diag_indices_from(a)] += ridge * weights

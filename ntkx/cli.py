@@ -1,0 +1,37 @@
+"""The ``ntkx`` command: ``ntkx demo | curve | graph | check``."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+__all__ = ["main"]
+
+#: subcommand -> (module, function, one-line help)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "demo": ("ntkx.demo", "main", "NTK predictor of a ReLU net on x^2: numbers and a plot"),
+}
+
+
+def _usage() -> str:
+    lines = ["usage: ntkx COMMAND [options]   (ntkx COMMAND --help for options)", ""]
+    lines += [f"  {name:8s} {help_}" for name, (_, _, help_) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else list(argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(_usage())
+        return 0
+    name, rest = args[0], args[1:]
+    if name not in COMMANDS:
+        print(f"ntkx: unknown command {name!r}; expected one of {sorted(COMMANDS)}.\n")
+        print(_usage())
+        return 2
+    module, function, _ = COMMANDS[name]
+    return int(getattr(importlib.import_module(module), function)(rest) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
