@@ -1,0 +1,488 @@
+r"""Training finite networks built from the same specification as their kernels.
+
+Two trainers, both jit-compiled with :func:`jax.lax.scan` (no Python loop per step):
+
+* :func:`train_gd` — full-batch gradient descent on
+
+  .. math:: L(\theta) = \frac{1}{2N} \sum_{i, j} (f_j(x_i; \theta) - y_{ij})^2,
+     \qquad N = \texttt{y.size}
+
+  (``N = n`` for scalar outputs), updating only ``net.trainable_layers()``.
+  This is the regime of the paper's theory (Xu et al., arXiv 2009.11848,
+  Theorem 1; Jacot et al. 2018; Lee et al. 2019, arXiv 1902.06720). In the NTK
+  limit, gradient *flow* on this loss with learning rate :math:`\eta` evolves
+  the outputs by :math:`\dot f = -\eta \Theta (f - y) / N`, exactly
+  neural-tangents' ``predict.gradient_descent_mse`` normalisation used by
+  :func:`ntkx.solvers.gradient_flow`: after ``steps`` steps the infinite-width
+  prediction is ``gradient_flow(..., t=learning_rate * steps)`` (plus the
+  initial output, see :func:`linearized_gd_prediction`).
+* :func:`train_adam` — the paper's practical setting: Adam with PyTorch's
+  ``weight_decay`` (an L2 term added to the gradient *before* the Adam moments,
+  i.e. ``optax.chain(optax.add_decayed_weights(wd), optax.scale_by_adam(), ...)``;
+  this is **not** AdamW's decoupled decay), shuffled minibatches of 64 (the last
+  partial batch is used, weighted by its size; ``n < batch_size`` works), loss
+  ``nn.MSELoss`` (mean squared error, no 1/2), learning rate halved every 50
+  epochs (PyTorch ``StepLR(50, 0.5)``).
+
+Inputs ``x`` may be any pytree whose leaves share the leading axis ``n`` (a GNN
+batch is a tuple of padded arrays); ``net.apply(params, x)`` must give
+``(n, out_dim)``. Divergence raises :class:`FloatingPointError`.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from ntkx._validation import as_targets, check_finite_number, check_positive_int
+from ntkx.architectures import Architecture, Params
+from ntkx.kernels import precision_context, resolve_dtype
+
+__all__ = [
+    "TrainResult",
+    "adam_optimizer",
+    "linearized_gd_prediction",
+    "stable_learning_rate",
+    "train_adam",
+    "train_gd",
+]
+
+
+class TrainResult(NamedTuple):
+    """A trained network.
+
+    Attributes:
+        params: the trained parameters (NumPy leaves, the training dtype; frozen
+            layers unchanged).
+        losses: 1-D NumPy array of the training loss at the recorded steps
+            (:func:`train_gd`: steps ``0, k, 2k, ...`` and the last step, for
+            ``k = record_every``) or epochs (:func:`train_adam`: the mean of the
+            minibatch losses over each epoch, weighted by batch size). All finite.
+    """
+
+    params: Params
+    losses: np.ndarray
+
+
+def _num_points(x: Any) -> int:
+    leaves = [leaf for leaf in jax.tree_util.tree_leaves(x) if np.ndim(leaf) > 0]
+    if not leaves:
+        raise ValueError("x has no array leaves; expected inputs with a leading axis n.")
+    n = int(np.shape(leaves[0])[0])
+    for leaf in leaves:
+        if np.shape(leaf)[0] != n:
+            raise ValueError(
+                f"x has leaves with leading axes {np.shape(leaf)[0]} and {n}; expected every "
+                "leaf to share the leading axis n (one entry per example)."
+            )
+    return n
+
+
+def _cast(tree: Any, dtype: np.dtype) -> Any:
+    def cast(leaf: Any) -> Any:
+        arr = jnp.asarray(leaf)
+        return arr.astype(dtype) if jnp.issubdtype(arr.dtype, jnp.floating) else arr
+
+    return jax.tree_util.tree_map(cast, tree)
+
+
+def _to_numpy(tree: Any) -> Any:
+    return jax.tree_util.tree_map(np.asarray, jax.device_get(tree))
+
+
+def _check_params_finite(params: Params) -> None:
+    for leaf in jax.tree_util.tree_leaves(params):
+        if not np.isfinite(np.asarray(leaf)).all():
+            raise FloatingPointError(
+                "training diverged: the parameters contain non-finite values; reduce learning_rate."
+            )
+
+
+def _check_inputs(net: Architecture, x: Any, y: Any, params: Params) -> tuple[Any, np.ndarray]:
+    if not isinstance(net, Architecture):
+        raise ValueError(f"net={net!r} is not allowed; expected an ntkx Architecture.")
+    x = net.check_inputs("x", x)
+    n = _num_points(x)
+    y2 = as_targets("y", y, n)
+    out = jax.eval_shape(lambda p, a: net.apply(p, a), params, x)
+    if tuple(out.shape) != (n, y2.shape[1]):
+        raise ValueError(
+            f"y has shape {np.shape(y)} but net.apply(params, x) has shape {tuple(out.shape)}; "
+            f"expected y of shape ({n},) or {tuple(out.shape)}."
+        )
+    return x, y2
+
+
+def stable_learning_rate(k_train_train: Float[np.ndarray, "n n"], n_outputs: int = 1) -> float:
+    r"""The NTK-regime stability limit of :func:`train_gd`: :math:`2 N / \lambda_{\max}(\Theta)`.
+
+    Gradient descent on the linearized model multiplies each residual mode by
+    :math:`1 - \eta \lambda / N`, so it converges for :math:`\eta < 2N/\lambda_{\max}`
+    (``N = n * n_outputs``). Use a fraction of it (``0.5`` x) for finite widths,
+    whose kernels fluctuate around the limit.
+    """
+    k = np.asarray(k_train_train, dtype=np.float64)
+    lam = float(np.linalg.eigvalsh(k)[-1])
+    if not lam > 0:
+        raise ValueError(f"k_train_train has largest eigenvalue {lam}; expected a positive one.")
+    return 2.0 * k.shape[0] * check_positive_int("n_outputs", n_outputs) / lam
+
+
+def train_gd(
+    net: Architecture,
+    params: Params,
+    x: Any,
+    y: Float[Array, "n ..."],
+    *,
+    learning_rate: float,
+    steps: int,
+    record_every: int | None = None,
+    dtype: str | None = None,
+) -> TrainResult:
+    r"""Full-batch gradient descent on :math:`L = \frac{1}{2N}\sum (f - y)^2` (``N = y.size``).
+
+    Only the layers in ``net.trainable_layers()`` move. The whole run is one
+    jit-compiled :func:`jax.lax.scan`.
+
+    Args:
+        net: the architecture (the same spec that gives the kernel).
+        params: initial parameters, e.g. ``net.init(key, d)``.
+        x: inputs, ``(n, d)`` or a pytree with leading axis ``n``.
+        y: targets ``(n,)`` or ``(n, out_dim)``.
+        learning_rate: step size :math:`\eta > 0`; after ``steps`` steps the
+            gradient-flow time is ``learning_rate * steps`` (neural-tangents units).
+        steps: number of steps ``>= 1``.
+        record_every: record the loss every this many steps (default: every step).
+        dtype: ``"float32"``/``"float64"``/``None`` (jax's default).
+
+    Returns:
+        :class:`TrainResult`; ``losses[i]`` is the loss before step
+        ``i * record_every``, the last entry the loss after the final step.
+
+    Raises:
+        FloatingPointError: if the loss or parameters become non-finite.
+
+    Example:
+        >>> import jax, numpy as np, ntkx
+        >>> from ntkx.training import train_gd
+        >>> net = ntkx.mlp(width=64)
+        >>> x = np.random.default_rng(0).normal(size=(8, 2)); y = x[:, 0]
+        >>> res = train_gd(net, net.init(jax.random.key(0), 2), x, y,
+        ...                learning_rate=1.0, steps=200, record_every=50)
+        >>> bool(res.losses[-1] < res.losses[0])
+        True
+    """
+    learning_rate = check_finite_number("learning_rate", learning_rate, minimum=0.0, strict=True)
+    steps = check_positive_int("steps", steps)
+    every = 1 if record_every is None else check_positive_int("record_every", record_every)
+    np_dtype = resolve_dtype(dtype)
+    with precision_context(np_dtype):
+        params = _cast(params, np_dtype)
+        x, y2 = _check_inputs(net, x, y, params)
+        xj, yj = _cast(x, np_dtype), jnp.asarray(y2, np_dtype)
+        trainable, frozen = net.partition(params)
+        run = _gd_runner(net, every)
+        chunks, rest = divmod(steps, every)
+        trainable, losses = run(trainable, frozen, xj, yj, learning_rate, chunks, rest)
+        params = _to_numpy(net.combine(trainable, frozen))
+        losses = np.asarray(losses, np.float64)
+    _check_losses(losses, "step", every)
+    _check_params_finite(params)
+    return TrainResult(params, losses)
+
+
+_GD_RUNNERS: dict[tuple[Architecture, int], Callable] = {}
+
+
+def _gd_runner(net: Architecture, every: int) -> Callable:
+    key = (net, every)
+    if key in _GD_RUNNERS:
+        return _GD_RUNNERS[key]
+
+    def loss_fn(trainable: Params, frozen: Params, x: Any, y: Array) -> Array:
+        f = net.apply(net.combine(trainable, frozen), x)
+        return 0.5 * jnp.sum((f - y) ** 2) / y.size
+
+    grad_fn = jax.value_and_grad(loss_fn)
+
+    def step(carry: Any, _: Any, frozen: Params, x: Any, y: Array, lr: Array) -> Any:
+        trainable = carry
+        loss, g = grad_fn(trainable, frozen, x, y)
+        trainable = jax.tree_util.tree_map(lambda p, gi: p - lr * gi, trainable, g)
+        return trainable, loss
+
+    def run_chunk(trainable: Params, frozen: Params, x: Any, y: Array, lr: Array, length: int):
+        body = lambda c, _: step(c, _, frozen, x, y, lr)  # noqa: E731
+        return jax.lax.scan(body, trainable, None, length=length)
+
+    @functools.partial(jax.jit, static_argnums=(5, 6))
+    def run(trainable, frozen, x, y, lr, chunks, rest):  # type: ignore[no-untyped-def]
+        lr = jnp.asarray(lr, y.dtype)
+
+        def outer(carry: Params, _: Any) -> Any:
+            new, losses = run_chunk(carry, frozen, x, y, lr, every)
+            return new, losses[0]
+
+        trainable, recorded = jax.lax.scan(outer, trainable, None, length=chunks)
+        if rest:
+            trainable, tail = run_chunk(trainable, frozen, x, y, lr, rest)
+            recorded = jnp.concatenate([recorded, tail[:1]])
+        final = loss_fn(trainable, frozen, x, y)
+        return trainable, jnp.concatenate([recorded, final[None]])
+
+    _GD_RUNNERS[key] = run
+    return run
+
+
+def _check_losses(losses: np.ndarray, unit: str, every: int = 1) -> None:
+    bad = ~np.isfinite(losses)
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise FloatingPointError(
+            f"training diverged: the loss became non-finite at {unit} {first * every} "
+            f"(last finite loss {losses[:first][-1] if first else float('nan'):.4g}); reduce "
+            "learning_rate (for gradient descent in the NTK regime, below "
+            "ntkx.training.stable_learning_rate(kernel))."
+        )
+
+
+def adam_optimizer(
+    learning_rate: float | optax.Schedule, weight_decay: float = 1e-5
+) -> optax.GradientTransformation:
+    """PyTorch's ``torch.optim.Adam(lr, weight_decay)`` in optax.
+
+    PyTorch adds ``weight_decay * p`` to the gradient *before* the moment
+    estimates (an L2 penalty), so the chain is ``add_decayed_weights`` then
+    ``scale_by_adam`` (betas 0.9, 0.999, eps 1e-8, as PyTorch). ``optax.adamw``
+    would instead decay after the Adam scaling (AdamW, decoupled), which is not
+    what the paper's code ran.
+    """
+    return optax.chain(
+        optax.add_decayed_weights(weight_decay),
+        optax.scale_by_adam(b1=0.9, b2=0.999, eps=1e-8),
+        optax.scale_by_learning_rate(learning_rate),
+    )
+
+
+def train_adam(
+    net: Architecture,
+    params: Params,
+    x: Any,
+    y: Float[Array, "n ..."],
+    *,
+    key: PRNGKeyArray,
+    learning_rate: float = 1e-3,
+    epochs: int = 500,
+    batch_size: int = 64,
+    weight_decay: float = 1e-5,
+    lr_halving_every: int | None = 50,
+    progress: bool = False,
+    dtype: str | None = None,
+) -> TrainResult:
+    r"""The paper's practical training: Adam, minibatches, weight decay, step learning rate.
+
+    Each epoch draws a fresh permutation (from ``key``), splits it into
+    ``ceil(n / batch_size)`` batches (the last one partial, padded and masked, its
+    loss averaged over its real examples only, like PyTorch's ``DataLoader`` with
+    ``drop_last=False``), and runs one jit-compiled :func:`jax.lax.scan` over them.
+    The loss per batch is the mean squared error over its examples and outputs
+    (PyTorch ``nn.MSELoss``). The learning rate is halved every
+    ``lr_halving_every`` epochs (``None``: constant). Weight decay is PyTorch
+    Adam's L2 term on the trainable parameters (:func:`adam_optimizer`); note that
+    in the NTK parameterization the parameters are the standard-normal ``W``, so
+    the same ``weight_decay`` is a different penalty than on PyTorch's weights.
+
+    Args:
+        net, params, x, y: as :func:`train_gd`.
+        key: PRNG key for the shuffling.
+        learning_rate: initial learning rate (paper: 1e-3 for linear, 1e-4 otherwise).
+        epochs: number of epochs (paper: 500).
+        batch_size: minibatch size (paper: 64); ``n < batch_size`` gives one batch.
+        weight_decay: L2 coefficient (paper: 1e-5).
+        lr_halving_every: epochs between halvings (paper: 50) or ``None``.
+        progress: print a line to stderr every 10% of the epochs.
+        dtype: training dtype (default jax's).
+
+    Returns:
+        :class:`TrainResult` with one loss per epoch.
+
+    Example:
+        >>> import jax, numpy as np, ntkx
+        >>> from ntkx.training import train_adam
+        >>> net = ntkx.mlp(width=32, b_std=1.0)
+        >>> x = np.random.default_rng(0).normal(size=(40, 2)); y = x.sum(1)
+        >>> res = train_adam(net, net.init(jax.random.key(0), 2), x, y,
+        ...                  key=jax.random.key(1), learning_rate=1e-2, epochs=20)
+        >>> res.losses.shape
+        (20,)
+    """
+    learning_rate = check_finite_number("learning_rate", learning_rate, minimum=0.0, strict=True)
+    epochs = check_positive_int("epochs", epochs)
+    batch_size = check_positive_int("batch_size", batch_size)
+    weight_decay = check_finite_number("weight_decay", weight_decay, minimum=0.0)
+    if lr_halving_every is not None:
+        lr_halving_every = check_positive_int("lr_halving_every", lr_halving_every)
+    np_dtype = resolve_dtype(dtype)
+    with precision_context(np_dtype):
+        params = _cast(params, np_dtype)
+        x, y2 = _check_inputs(net, x, y, params)
+        n = _num_points(x)
+        xj, yj = _cast(x, np_dtype), jnp.asarray(y2, np_dtype)
+        b = min(batch_size, n)
+        n_batches = -(-n // b)
+        opt, epoch_fn = _adam_epoch(
+            net, n, b, n_batches, learning_rate, weight_decay, lr_halving_every
+        )
+        trainable, frozen = net.partition(params)
+        opt_state = opt.init(trainable)
+        losses = np.empty(epochs)
+        start = time.perf_counter()
+        for epoch in range(epochs):
+            key, sub = jax.random.split(key)
+            trainable, opt_state, loss = epoch_fn(trainable, opt_state, frozen, xj, yj, sub)
+            losses[epoch] = float(loss)
+            if not np.isfinite(losses[epoch]):
+                _check_losses(losses[: epoch + 1], "epoch")
+            if progress and (epoch + 1) % max(1, epochs // 10) == 0:
+                print(
+                    f"[ntkx] adam epoch {epoch + 1}/{epochs} loss {losses[epoch]:.4g} "
+                    f"({time.perf_counter() - start:.1f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        params = _to_numpy(net.combine(trainable, frozen))
+    _check_params_finite(params)
+    return TrainResult(params, losses)
+
+
+_ADAM_EPOCHS: dict[tuple[Any, ...], tuple[optax.GradientTransformation, Callable]] = {}
+
+
+def _adam_epoch(
+    net: Architecture,
+    n: int,
+    b: int,
+    n_batches: int,
+    learning_rate: float,
+    weight_decay: float,
+    lr_halving_every: int | None,
+) -> tuple[optax.GradientTransformation, Callable]:
+    key = (net, n, b, n_batches, learning_rate, weight_decay, lr_halving_every)
+    if key in _ADAM_EPOCHS:
+        return _ADAM_EPOCHS[key]
+    if lr_halving_every is None:
+        schedule: Any = learning_rate
+    else:
+        schedule = optax.exponential_decay(
+            learning_rate,
+            transition_steps=lr_halving_every * n_batches,
+            decay_rate=0.5,
+            staircase=True,
+        )
+    opt = adam_optimizer(schedule, weight_decay)
+    pad = n_batches * b - n
+
+    def batch_loss(trainable: Params, frozen: Params, xb: Any, yb: Array, mask: Array) -> Array:
+        f = net.apply(net.combine(trainable, frozen), xb)
+        per_example = jnp.mean((f - yb) ** 2, axis=-1)
+        return jnp.sum(per_example * mask) / jnp.sum(mask)
+
+    grad_fn = jax.value_and_grad(batch_loss)
+
+    @jax.jit
+    def epoch(trainable, opt_state, frozen, x, y, key):  # type: ignore[no-untyped-def]
+        perm = jax.random.permutation(key, n)
+        idx = jnp.concatenate([perm, jnp.zeros(pad, perm.dtype)]).reshape(n_batches, b)
+        mask = (jnp.arange(n_batches * b) < n).astype(y.dtype).reshape(n_batches, b)
+
+        def body(carry: Any, batch: Any) -> Any:
+            tr, st = carry
+            ib, mb = batch
+            xb = jax.tree_util.tree_map(lambda leaf: leaf[ib], x)
+            loss, g = grad_fn(tr, frozen, xb, y[ib], mb)
+            updates, st = opt.update(g, st, tr)
+            tr = optax.apply_updates(tr, updates)
+            return (tr, st), loss * jnp.sum(mb)
+
+        (trainable, opt_state), weighted = jax.lax.scan(body, (trainable, opt_state), (idx, mask))
+        return trainable, opt_state, jnp.sum(weighted) / n
+
+    _ADAM_EPOCHS[key] = (opt, epoch)
+    return opt, epoch
+
+
+def linearized_gd_prediction(
+    net: Architecture,
+    x_train: Float[Array, "n d"],
+    y_train: Float[Array, " n"],
+    x_test: Float[Array, "m d"],
+    *,
+    learning_rate: float,
+    steps: int,
+    f0_train: Float[Array, " n"] | None = None,
+    f0_test: Float[Array, " m"] | None = None,
+    dtype: str | None = "float64",
+) -> Float[np.ndarray, " m"]:
+    r"""Infinite-width prediction after ``steps`` *discrete* steps of :func:`train_gd`.
+
+    For the linearized network with the limiting NTK :math:`\Theta`, gradient
+    descent on :math:`\frac{1}{2n}\sum (f - y)^2` gives exactly
+    (Lee et al. 2019, arXiv 1902.06720, eq. 9 in discrete time)
+
+    .. math::
+        f_k(x) = f_0(x) + \Theta(x, X)\, \Theta^{-1}
+        \left(I - (I - \eta \Theta / n)^k\right) (y - f_0(X)),
+
+    evaluated in the eigenbasis of :math:`\Theta(X, X)` (modes with
+    :math:`\lambda \to 0` use the limit :math:`k \eta / n`). ``f0_train`` /
+    ``f0_test`` are the network's outputs at initialization (default 0: the
+    mean over initializations). As ``learning_rate -> 0`` with
+    ``learning_rate * steps = t`` fixed this tends to
+    :func:`ntkx.solvers.gradient_flow` at time ``t``. Scalar outputs only.
+    """
+    learning_rate = check_finite_number("learning_rate", learning_rate, minimum=0.0, strict=True)
+    steps = check_positive_int("steps", steps)
+    xtr = net.check_inputs("x_train", x_train)
+    xte = net.check_inputs("x_test", x_test, dim=xtr.shape[1])
+    n = xtr.shape[0]
+    y = as_targets("y_train", y_train, n)
+    if y.shape[1] != 1:
+        raise ValueError(f"y_train has shape {np.shape(y_train)}; expected scalar outputs (n,).")
+    y = y[:, 0].astype(np.float64)
+    f0tr = np.zeros(n) if f0_train is None else _vector("f0_train", f0_train, n)
+    f0te = np.zeros(xte.shape[0]) if f0_test is None else _vector("f0_test", f0_test, xte.shape[0])
+    k_tt = np.asarray(net.kernel(xtr, dtype=dtype), np.float64)
+    k_st = np.asarray(net.kernel(xte, xtr, dtype=dtype), np.float64)
+    lam, vec = np.linalg.eigh(k_tt)
+    lam = np.maximum(lam, 0.0)
+    u = learning_rate * lam / n
+    if (u >= 2).any():
+        raise ValueError(
+            f"learning_rate={learning_rate} is unstable for this kernel (eta * lambda_max / n = "
+            f"{u.max():.3g} >= 2); expected learning_rate < {2 * n / lam.max():.4g}."
+        )
+    # (1 - (1 - u)^k) / lam, computed stably; -> k eta / n as lam -> 0
+    # for u < 1 via expm1/log1p (no cancellation when k u is small); u in [1, 2) oscillates
+    small = -np.expm1(steps * np.log1p(-np.minimum(u, 0.5)))
+    large = 1.0 - (1.0 - u) ** steps
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gain = np.where(u <= 0.5, small, large) / lam
+    gain = np.where(lam > 0, gain, steps * learning_rate / n)
+    coef = vec @ (gain * (vec.T @ (y - f0tr)))
+    return f0te + k_st @ coef
+
+
+def _vector(name: str, v: Any, n: int) -> np.ndarray:
+    arr = np.asarray(v, dtype=np.float64).reshape(-1)
+    if arr.shape != (n,) or not np.isfinite(arr).all():
+        raise ValueError(f"{name} has shape {np.shape(v)}; expected {n} finite values.")
+    return arr
