@@ -7,6 +7,7 @@ Extrapolate: From Feedforward to Graph Neural Networks", ICLR 2021
 
 from ntkx import _compat  # noqa: F401  (patches jax for neural-tangents first)
 from ntkx.architectures import ACTIVATIONS, MLP, Architecture, mlp
+from ntkx.data import geometry, make_target, rays, test_set, training_set, unit_directions
 from ntkx.kernels import (
     InsufficientMemoryError,
     KernelEstimate,
@@ -14,6 +15,16 @@ from ntkx.kernels import (
     kernel,
     kernel_matrix,
     monte_carlo_kernel,
+)
+from ntkx.metrics import (
+    directional_linearity,
+    error_report,
+    extrapolation_curve,
+    mape_mean,
+    mape_median,
+    mape_median_per_batch,
+    mse,
+    slope_convergence,
 )
 from ntkx.solvers import (
     KernelRegression,
@@ -23,6 +34,7 @@ from ntkx.solvers import (
     nngp_posterior,
     solve_kernel_system,
 )
+from ntkx.training import TrainResult, train_adam, train_gd
 
 __version__ = "0.1.0"
 
@@ -34,13 +46,30 @@ __all__ = [
     "KernelEstimate",
     "KernelRegression",
     "SolveDiagnostics",
+    "TrainResult",
+    "directional_linearity",
     "empirical_kernel",
+    "error_report",
+    "extrapolation_curve",
+    "geometry",
     "gradient_flow",
     "kernel",
     "kernel_matrix",
     "kernel_regression",
+    "make_target",
+    "mape_mean",
+    "mape_median",
+    "mape_median_per_batch",
     "mlp",
     "monte_carlo_kernel",
+    "mse",
     "nngp_posterior",
+    "rays",
+    "slope_convergence",
     "solve_kernel_system",
+    "test_set",
+    "train_adam",
+    "train_gd",
+    "training_set",
+    "unit_directions",
 ]

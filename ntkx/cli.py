@@ -10,6 +10,7 @@ __all__ = ["main"]
 #: subcommand -> (module, function, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "demo": ("ntkx.demo", "main", "NTK predictor of a ReLU net on x^2: numbers and a plot"),
+    "curve": ("ntkx.experiments", "curve_main", "feedforward extrapolation: R^2, MAPE, curves"),
 }
 
 
