@@ -58,7 +58,8 @@ _ACTIVATION_DOC: Final[dict[str, str]] = {
     "cos": "cos(x)",
     "quadratic": "x^2",
     "gelu": "x Phi(x) (exact, not the tanh approximation)",
-    "leaky_relu": "max(x, alpha x), activation_params=(alpha,)",
+    "leaky_relu": "max(x, 0) + alpha min(x, 0) (max(x, alpha x) if alpha <= 1), "
+    "activation_params=(alpha,)",
     "abrelu": "a min(x, 0) + b max(x, 0), activation_params=(a, b)",
 }
 

@@ -235,6 +235,10 @@ def kernel_matrix(
                 xb = xb_all[j : j + b2]
                 tile = np.asarray(fn(xa_pad, jnp.asarray(_pad(xb, b2))))
                 tile = tile[: xa.shape[0], : xb.shape[0]]
+                if symmetric and j == i:
+                    # neural-tangents' tile of (xa, xa) can differ from its transpose by an ulp;
+                    # keep the upper triangle so that the matrix is exactly symmetric.
+                    tile = np.triu(tile) + np.triu(tile, 1).T
                 result[i : i + xa.shape[0], j : j + xb.shape[0]] = tile
                 if symmetric and j != i:
                     result[j : j + xb.shape[0], i : i + xa.shape[0]] = tile.T
@@ -316,8 +320,15 @@ def empirical_kernel(
     with precision_context(np_dtype):
         fn = _empirical_fn(net, get, implementation)
         cast = jax.tree_util.tree_map(lambda p: jnp.asarray(p, np_dtype), params)
-        value = fn(cast, jnp.asarray(x1, np_dtype), jnp.asarray(x2, np_dtype))
-        return np.asarray(value, np_dtype)
+        value = np.asarray(fn(cast, jnp.asarray(x1, np_dtype), jnp.asarray(x2, np_dtype)), np_dtype)
+    if not np.isfinite(value).all():
+        bad = int((~np.isfinite(value)).sum())
+        raise FloatingPointError(
+            f"the empirical {get} kernel has {bad} non-finite entries for finite inputs; the "
+            f"network overflows {np_dtype.name} (try dtype='float64' or smaller W_std), or "
+            "params contain non-finite values."
+        )
+    return value
 
 
 def monte_carlo_kernel(

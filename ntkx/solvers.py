@@ -23,11 +23,16 @@ training points), so the solve is robust and says what it did:
 1. exact duplicate training inputs are merged first (their labels averaged,
    the ridge divided by the multiplicity), which is exactly the same predictor
    as the full set, for any ridge;
-2. Cholesky factorization; it is accepted only if LAPACK's reciprocal
-   condition estimate exceeds ``eps`` (the matrix is not singular to working
-   precision);
+2. Cholesky factorization; it is accepted if LAPACK's reciprocal condition
+   estimate exceeds ``n * eps`` (the matrix is not singular to working
+   precision, and Cholesky is backward stable);
 3. otherwise Cholesky with escalating jitter, added relative to the mean
-   diagonal, up to ``1e-8`` (float64) or ``1e-4`` (float32);
+   diagonal, up to ``1e-8`` (float64) or ``1e-4`` (float32), accepted only if
+   the jittered matrix is well conditioned (reciprocal condition above
+   ``sqrt(eps)``). A jitter that merely makes the factorization succeed on a
+   singular kernel is refused: the dual coefficients would be of order
+   ``1/jitter`` and the prediction ``K alpha`` would lose about
+   ``cond * eps`` to cancellation (measured: 1e-2 on ``K = 1 1^T``);
 4. otherwise a symmetric eigendecomposition pseudo-inverse, discarding
    eigenvalues below ``n * eps * max eigenvalue`` (the minimum-norm
    least-squares solution).
@@ -47,6 +52,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any, Final, NamedTuple
 
+import jax
 import numpy as np
 import scipy.linalg
 import scipy.sparse.linalg
@@ -151,7 +157,8 @@ def _factorize(a: np.ndarray, n_train: int) -> tuple[_Factorization, SolveDiagno
         except np.linalg.LinAlgError:
             continue
         rcond, info = pocon(factor[0], anorm + jitter, uplo="L")
-        if info != 0 or not rcond > eps:
+        threshold = n * eps if jitter == 0.0 else np.sqrt(eps)
+        if info != 0 or not rcond > threshold:
             continue
 
         def solve(b: np.ndarray, factor: Any = factor) -> np.ndarray:
@@ -392,14 +399,8 @@ def _num_points(x: Any) -> int:
     num = getattr(x, "num_graphs", None)
     if num is not None:
         return int(num)
-    leaves = [leaf for leaf in _tree_leaves(x) if np.ndim(leaf) > 0]
+    leaves = [leaf for leaf in jax.tree_util.tree_leaves(x) if np.ndim(leaf) > 0]
     return int(np.shape(leaves[0])[0])
-
-
-def _tree_leaves(x: Any) -> list[Any]:
-    import jax
-
-    return jax.tree_util.tree_leaves(x)
 
 
 def gradient_flow(
@@ -446,7 +447,10 @@ def gradient_flow(
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            _, fx_test = predict_fn(times.astype(np_dtype), 0.0, 0.0, k_st)
+            # neural-tangents broadcasts ranks internally (t of shape (T,) against
+            # (n, k) outputs): allow it here even when the caller's jax raises on it.
+            with jax.numpy_rank_promotion("allow"):
+                _, fx_test = predict_fn(times.astype(np_dtype), 0.0, 0.0, k_st)
     out = np.asarray(fx_test, np_dtype)
     return out[..., 0] if np.ndim(y_train) == 1 else out
 
