@@ -11,6 +11,7 @@ __all__ = ["main"]
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "demo": ("ntkx.demo", "main", "NTK predictor of a ReLU net on x^2: numbers and a plot"),
     "curve": ("ntkx.experiments", "curve_main", "feedforward extrapolation: R^2, MAPE, curves"),
+    "check": ("ntkx.cli", "check_main", "numerical and symbolic checks of the paper's claims"),
 }
 
 
@@ -18,6 +19,13 @@ def _usage() -> str:
     lines = ["usage: ntkx COMMAND [options]   (ntkx COMMAND --help for options)", ""]
     lines += [f"  {name:8s} {help_}" for name, (_, _, help_) in COMMANDS.items()]
     return "\n".join(lines)
+
+
+def check_main(argv: list[str]) -> int:
+    """``ntkx check``: the same as ``python -m proofs_check``."""
+    import proofs_check
+
+    return proofs_check.main(argv, prog="ntkx check")
 
 
 def main(argv: list[str] | None = None) -> int:

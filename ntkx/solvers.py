@@ -84,7 +84,7 @@ _nt = _compat.neural_tangents()
 MAX_RELATIVE_JITTER: Final = {np.dtype("float64"): 1e-8, np.dtype("float32"): 1e-4}
 #: Matrices up to this size get exact extreme eigenvalues (``eigvalsh``);
 #: larger ones get Lanczos estimates.
-EXACT_EIGEN_MAX_N: Final = 2000
+EXACT_EIGEN_MAX_N: Final = 512
 #: Rows of test points per kernel block in ``predict``.
 PREDICT_CHUNK: Final = 4096
 
