@@ -8,6 +8,16 @@ Extrapolate: From Feedforward to Graph Neural Networks", ICLR 2021
 from ntkx import _compat  # noqa: F401  (patches jax for neural-tangents first)
 from ntkx.architectures import ACTIVATIONS, MLP, Architecture, mlp
 from ntkx.data import geometry, make_target, rays, test_set, training_set, unit_directions
+from ntkx.gnn import GNN, gnn
+from ntkx.graphs import (
+    FAMILIES,
+    GraphBatch,
+    batch_graphs,
+    max_degree_dataset,
+    sample_graph,
+    shortest_path_dataset,
+    spanning_rank,
+)
 from ntkx.kernels import (
     InsufficientMemoryError,
     KernelEstimate,
@@ -40,18 +50,23 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS",
+    "FAMILIES",
+    "GNN",
     "MLP",
     "Architecture",
+    "GraphBatch",
     "InsufficientMemoryError",
     "KernelEstimate",
     "KernelRegression",
     "SolveDiagnostics",
     "TrainResult",
+    "batch_graphs",
     "directional_linearity",
     "empirical_kernel",
     "error_report",
     "extrapolation_curve",
     "geometry",
+    "gnn",
     "gradient_flow",
     "kernel",
     "kernel_matrix",
@@ -60,13 +75,17 @@ __all__ = [
     "mape_mean",
     "mape_median",
     "mape_median_per_batch",
+    "max_degree_dataset",
     "mlp",
     "monte_carlo_kernel",
     "mse",
     "nngp_posterior",
     "rays",
+    "sample_graph",
+    "shortest_path_dataset",
     "slope_convergence",
     "solve_kernel_system",
+    "spanning_rank",
     "test_set",
     "train_adam",
     "train_gd",

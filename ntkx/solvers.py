@@ -64,7 +64,6 @@ from ntkx.architectures import Architecture
 from ntkx.kernels import (
     GETS,
     available_memory_bytes,
-    kernel_matrix,
     precision_context,
     resolve_dtype,
 )
@@ -321,7 +320,7 @@ class KernelRegression:
         return [x]
 
     def _k_test_train(self, x: Any) -> np.ndarray:
-        return kernel_matrix(self.net, x, self.x_train, self.get, dtype=self.dtype.name)
+        return self.net.kernel(x, self.x_train, self.get, dtype=self.dtype.name)
 
     def predict(self, x: Float[Array, "m d"]) -> Float[np.ndarray, "m ..."]:
         """Predictions at ``x``: ``(m,)`` if the targets were 1-D, else ``(m, k)``."""
@@ -386,7 +385,7 @@ def kernel_regression(
     n = _num_points(x)
     y = as_targets("y_train", y_train, n)
     x_unique, y_unique, counts = _merge_duplicates(x, y.astype(np.float64))
-    k = kernel_matrix(net, x_unique, None, get, dtype=np_dtype.name)
+    k = net.kernel(x_unique, None, get, dtype=np_dtype.name)
     alpha, fact, diag = _solve(k, y_unique, ridge, counts, n)
     return KernelRegression(
         net, get, ridge, np_dtype, x_unique, alpha, fact, diag, squeeze=np.ndim(y_train) == 1
@@ -439,8 +438,8 @@ def gradient_flow(
     times = np.asarray(t, dtype=np.float64)
     if times.ndim > 1 or not np.isfinite(times).all() or (times < 0).any():
         raise ValueError(f"t={t!r} is not allowed; expected a time >= 0 or a 1-D array of them.")
-    k_tt = kernel_matrix(net, xtr, None, get, dtype=np_dtype.name)
-    k_st = kernel_matrix(net, xte, xtr, get, dtype=np_dtype.name)
+    k_tt = net.kernel(xtr, None, get, dtype=np_dtype.name)
+    k_st = net.kernel(xte, xtr, get, dtype=np_dtype.name)
     with precision_context(np_dtype):
         predict_fn = _nt.predict.gradient_descent_mse(
             k_tt, y.astype(np_dtype), learning_rate=learning_rate, trace_axes=(-1,)
@@ -490,10 +489,12 @@ def nngp_posterior(
     return (mean[:, 0] if model._squeeze else mean), np.concatenate(variances)
 
 
-def _kernel_diagonal(net: Architecture, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+def _kernel_diagonal(net: Architecture, x: Any, dtype: np.dtype) -> np.ndarray:
+    if not isinstance(x, np.ndarray):
+        return np.diag(net.kernel(x, None, "nngp", dtype=dtype.name))
     block = 512
     parts = [
-        np.diag(kernel_matrix(net, x[i : i + block], None, "nngp", dtype=dtype.name))
+        np.diag(net.kernel(x[i : i + block], None, "nngp", dtype=dtype.name))
         for i in range(0, x.shape[0], block)
     ]
     return np.concatenate(parts)
