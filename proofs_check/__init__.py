@@ -1,0 +1,64 @@
+"""proofs_check: numerical and symbolic checks of every claim of arXiv 2009.11848.
+
+Xu, Zhang, Li, Du, Kawarabayashi, Jegelka, "How Neural Networks Extrapolate:
+From Feedforward to Graph Neural Networks", ICLR 2021. One module per claim;
+each states the claim precisely in its docstring, measures it with ntkx, and
+returns :class:`CheckResult` objects (measured value, threshold and its
+reason, seed, pass/fail).
+
+Run everything with ``python -m proofs_check`` (publication-grade sizes) or
+``python -m proofs_check --quick`` (small sizes; part of the test suite)::
+
+    python -m proofs_check --quick --json results.json --plot results.png
+    python -m proofs_check --only theorem1_linear_extrapolation
+
+From Python::
+
+    >>> from proofs_check import run_checks
+    >>> results = run_checks(quick=True, only=["symbolic"])  # doctest: +SKIP
+    >>> all(r.passed for r in results)  # doctest: +SKIP
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from proofs_check._framework import (
+    CheckResult,
+    compare,
+    info,
+    main,
+    make_result,
+    print_table,
+    run_checks,
+    skipped,
+    to_json,
+    write_plots,
+)
+
+__all__ = [
+    "MODULES",
+    "CheckResult",
+    "compare",
+    "info",
+    "main",
+    "make_result",
+    "print_table",
+    "run_checks",
+    "skipped",
+    "to_json",
+    "write_plots",
+]
+
+#: The claim modules, in the order they run (and appear in the table).
+MODULES: Final[tuple[str, ...]] = (
+    "symbolic",
+    "theorem1_linear_extrapolation",
+    "lemma1_exact_linear",
+    "theorem2_directions",
+    "activations",
+    "max_degree",
+    "shortest_path",
+    "finite_width",
+)

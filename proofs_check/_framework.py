@@ -1,0 +1,480 @@
+"""The machinery shared by every claim module: results, registry, runner, table, JSON, plots.
+
+A claim module defines ``check(quick: bool, seed: int) -> CheckResult | list[CheckResult]``
+and is listed in :data:`proofs_check.MODULES`. :func:`run_checks` imports each
+module, calls its ``check`` (an exception becomes a failed result, never a
+crash of the whole run), and collects the results; :func:`main` is the
+command line (``python -m proofs_check`` / ``ntkx check``).
+
+Every result says what was measured, against which threshold and comparison,
+why that threshold, with which seed, and whether it passed. A result whose
+measured value is not finite never passes. A *skipped* result (a capability
+the check needs is missing) is never counted as passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any, Final, NamedTuple
+
+__all__ = [
+    "COMPARISONS",
+    "CheckResult",
+    "compare",
+    "info",
+    "main",
+    "make_result",
+    "print_table",
+    "progress",
+    "run_checks",
+    "skipped",
+    "to_json",
+    "write_plots",
+]
+
+#: Allowed comparisons between the measured value and the threshold.
+#: ``"in"`` takes a ``(low, high)`` threshold (inclusive).
+COMPARISONS: Final = ("<", "<=", ">", ">=", "in")
+STATUSES: Final = ("pass", "fail", "skip", "error", "info")
+
+
+class CheckResult(NamedTuple):
+    """The outcome of one numerical or symbolic check.
+
+    Attributes:
+        claim: the paper's claim, e.g. ``"Theorem 1"`` (arXiv 2009.11848 numbering).
+        name: a unique dotted id, e.g. ``"theorem1.bias_rate"`` (``--only`` matches it).
+        description: what was measured, in one sentence.
+        measured: the measured number (``nan`` for skipped checks).
+        threshold: the number it is compared against (or ``(low, high)`` for ``"in"``).
+        comparison: one of :data:`COMPARISONS`; passes when ``measured <comparison> threshold``.
+        passed: ``True`` only when the status is ``"pass"``.
+        status: ``"pass"``, ``"fail"``, ``"skip"`` (needed capability missing;
+            not a pass), ``"error"`` (the check raised; a failure) or ``"info"`` (a
+            reported measurement that the paper makes no claim about; neither pass
+            nor fail).
+        seed: the seed the check ran with (checks are deterministic given it).
+        reason: why this threshold.
+        details: JSON-serialisable extra measurements; ``details["series"]``
+            (if present) is a list of curves drawn by :func:`write_plots`.
+        runtime_s: wall time of the check module (filled in by the runner).
+    """
+
+    claim: str
+    name: str
+    description: str
+    measured: float
+    threshold: float | tuple[float, float]
+    comparison: str
+    passed: bool
+    status: str
+    seed: int
+    reason: str
+    details: dict[str, Any]
+    runtime_s: float = float("nan")
+
+
+def compare(measured: float, threshold: float | tuple[float, float], comparison: str) -> bool:
+    """``measured <comparison> threshold``; ``False`` whenever ``measured`` is not finite."""
+    if comparison not in COMPARISONS:
+        raise ValueError(
+            f"comparison={comparison!r} is not allowed; expected one of {list(COMPARISONS)}."
+        )
+    value = float(measured)
+    if not math.isfinite(value):
+        return False
+    if comparison == "in":
+        low, high = threshold  # type: ignore[misc]
+        return float(low) <= value <= float(high)
+    limit = float(threshold)  # type: ignore[arg-type]
+    return {
+        "<": value < limit,
+        "<=": value <= limit,
+        ">": value > limit,
+        ">=": value >= limit,
+    }[comparison]
+
+
+def make_result(
+    claim: str,
+    name: str,
+    description: str,
+    measured: float,
+    threshold: float | tuple[float, float],
+    comparison: str,
+    *,
+    seed: int,
+    reason: str,
+    details: dict[str, Any] | None = None,
+) -> CheckResult:
+    """Build a :class:`CheckResult`, deciding ``passed`` from the comparison."""
+    passed = compare(measured, threshold, comparison)
+    if comparison == "in":
+        threshold = (float(threshold[0]), float(threshold[1]))  # type: ignore[index]
+    else:
+        threshold = float(threshold)  # type: ignore[arg-type]
+    return CheckResult(
+        claim=claim,
+        name=name,
+        description=description,
+        measured=float(measured),
+        threshold=threshold,
+        comparison=comparison,
+        passed=passed,
+        status="pass" if passed else "fail",
+        seed=int(seed),
+        reason=reason,
+        details=dict(details or {}),
+    )
+
+
+def info(
+    claim: str,
+    name: str,
+    description: str,
+    measured: float,
+    *,
+    seed: int,
+    reason: str,
+    details: dict[str, Any] | None = None,
+) -> CheckResult:
+    """A reported measurement with no pass/fail claim attached (status ``"info"``)."""
+    return CheckResult(
+        claim=claim,
+        name=name,
+        description=description,
+        measured=float(measured),
+        threshold=float("nan"),
+        comparison="<=",
+        passed=False,
+        status="info",
+        seed=int(seed),
+        reason=reason,
+        details=dict(details or {}),
+    )
+
+
+def skipped(claim: str, name: str, description: str, *, seed: int, why: str) -> CheckResult:
+    """A check that could not run (``why``); it is reported and never counted as passed."""
+    return CheckResult(
+        claim=claim,
+        name=name,
+        description=description,
+        measured=float("nan"),
+        threshold=float("nan"),
+        comparison="<=",
+        passed=False,
+        status="skip",
+        seed=int(seed),
+        reason=f"skipped: {why}",
+        details={},
+    )
+
+
+def progress(message: str) -> None:
+    """One progress line on stderr."""
+    print(f"[proofs_check] {message}", file=sys.stderr, flush=True)
+
+
+def _module_results(module_name: str, quick: bool, seed: int) -> list[CheckResult]:
+    start = time.perf_counter()
+    try:
+        module = importlib.import_module(f"proofs_check.{module_name}")
+        out = module.check(quick=quick, seed=seed)
+        results = [out] if isinstance(out, CheckResult) else list(out)
+        if not results or not all(isinstance(r, CheckResult) for r in results):
+            raise TypeError(f"{module_name}.check returned {out!r}; expected CheckResult(s).")
+    except Exception as err:  # a broken check is a failed check, not a crashed run
+        results = [
+            CheckResult(
+                claim=module_name,
+                name=f"{module_name}.error",
+                description=f"{module_name}.check raised {type(err).__name__}",
+                measured=float("nan"),
+                threshold=float("nan"),
+                comparison="<=",
+                passed=False,
+                status="error",
+                seed=int(seed),
+                reason=f"{type(err).__name__}: {err}",
+                details={"traceback": traceback.format_exc()},
+            )
+        ]
+    elapsed = time.perf_counter() - start
+    return [r._replace(runtime_s=elapsed) for r in results]
+
+
+def _selected(module_name: str, only: Sequence[str] | None) -> bool:
+    """A module is kept when an ``only`` entry (or, for a dotted check name such as
+    ``theorem1.rate_with_bias``, its first component) is a prefix of the module name."""
+    if not only:
+        return True
+    return any(module_name.startswith(o.split(".")[0]) for o in only)
+
+
+def run_checks(
+    *,
+    quick: bool = False,
+    seed: int = 0,
+    only: Sequence[str] | None = None,
+    modules: Sequence[str] | None = None,
+) -> list[CheckResult]:
+    """Run the claim modules and return all their results.
+
+    Args:
+        quick: small sizes (the whole run fits a test suite) instead of publication ones.
+        seed: the seed passed to every check.
+        only: module names, module-name prefixes or dotted check names to keep
+            (``None``: everything). A dotted name such as ``theorem1.rate_with_bias``
+            runs the module whose name starts with ``theorem1`` and keeps only the
+            results whose name starts with it.
+        modules: the module list to draw from (default :data:`proofs_check.MODULES`).
+    """
+    from proofs_check import MODULES
+
+    names = list(MODULES if modules is None else modules)
+    chosen = [m for m in names if _selected(m, only)]
+    if not chosen:
+        raise ValueError(
+            f"only={list(only or [])!r} matches no check module; expected one of "
+            f"{names} (or a dotted check name inside one)."
+        )
+    results: list[CheckResult] = []
+    total_start = time.perf_counter()
+    for i, name in enumerate(chosen, 1):
+        progress(f"({i}/{len(chosen)}) {name} {'[quick]' if quick else ''} seed={seed} ...")
+        module_results = _module_results(name, quick, seed)
+        dotted = [o for o in only or [] if "." in o and name.startswith(o.split(".")[0])]
+        plain = [o for o in only or [] if "." not in o and name.startswith(o)]
+        if dotted and not plain:
+            module_results = [
+                r for r in module_results if any(r.name.startswith(o) for o in dotted)
+            ]
+        counts = {s: sum(r.status == s for r in module_results) for s in STATUSES}
+        progress(
+            f"({i}/{len(chosen)}) {name}: {counts['pass']} pass, {counts['fail']} fail, "
+            f"{counts['skip']} skip, {counts['error']} error, {counts['info']} info "
+            f"({module_results[0].runtime_s if module_results else 0.0:.1f} s; "
+            f"total {time.perf_counter() - total_start:.1f} s)"
+        )
+        results.extend(module_results)
+    return results
+
+
+def _format_number(value: float) -> str:
+    if not math.isfinite(value):
+        return str(value)
+    if value == 0:
+        return "0"
+    if 1e-3 <= abs(value) < 1e5:
+        return f"{value:.4g}"
+    return f"{value:.3e}"
+
+
+def _format_threshold(result: CheckResult) -> str:
+    if result.status in ("skip", "info"):
+        return "-"
+    if result.comparison == "in":
+        low, high = result.threshold  # type: ignore[misc]
+        return f"in [{_format_number(low)}, {_format_number(high)}]"
+    return f"{result.comparison} {_format_number(float(result.threshold))}"  # type: ignore[arg-type]
+
+
+def print_table(results: Sequence[CheckResult], file: Any = None) -> None:
+    """Print one row per result: claim, check, measured, threshold, status, seed."""
+    file = sys.stdout if file is None else file
+    rows = [("claim", "check", "measured", "threshold", "status", "seed")]
+    for r in results:
+        rows.append(
+            (
+                r.claim,
+                r.name,
+                "-" if r.status == "skip" else _format_number(r.measured),
+                _format_threshold(r),
+                r.status.upper(),
+                str(r.seed),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for j, row in enumerate(rows):
+        print(
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip(),
+            file=file,
+        )
+        if j == 0:
+            print("  ".join("-" * w for w in widths), file=file)
+    counts = {s: sum(r.status == s for r in results) for s in STATUSES}
+    print(
+        f"\n{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors, "
+        f"{counts['skip']} skipped (skipped checks are not passes), {counts['info']} info",
+        file=file,
+    )
+    for r in results:
+        if r.status not in ("pass",):
+            print(f"  {r.status.upper()} {r.name}: {r.description}. {r.reason}", file=file)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return _jsonable(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+def to_json(results: Sequence[CheckResult], *, quick: bool, seed: int) -> dict[str, Any]:
+    """The results as a JSON-ready object: ``{"quick", "seed", "results": [...]}``.
+
+    Each entry has claim, name, description, measured, threshold, comparison,
+    passed, status, seed, reason, details and runtime_s; non-finite numbers are
+    written as ``null`` (NaN) or ``"inf"``/``"-inf"``.
+    """
+    return {
+        "paper": "Xu et al., How Neural Networks Extrapolate, ICLR 2021, arXiv 2009.11848",
+        "quick": bool(quick),
+        "seed": int(seed),
+        "all_passed": all(r.status in ("pass", "info") for r in results),
+        "results": [_jsonable(r._asdict()) for r in results],
+    }
+
+
+def write_plots(results: Sequence[CheckResult], path: str) -> int:
+    """Draw every ``details["series"]`` curve into one PNG grid; returns the number of panels.
+
+    A series is ``{"title", "x", "y", "xlabel", "ylabel", "logx", "logy", "label"}``
+    (several series with the same title share a panel); ``details["reference"]``
+    entries (same keys) are drawn dashed.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels: dict[str, list[tuple[dict[str, Any], bool, CheckResult]]] = {}
+    for r in results:
+        for key, dashed in (("series", False), ("reference", True)):
+            for s in r.details.get(key, []):
+                panels.setdefault(s["title"], []).append((s, dashed, r))
+    if not panels:
+        return 0
+    n = len(panels)
+    cols = min(3, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows), squeeze=False)
+    for ax, (title, curves) in zip(axes.flat, panels.items(), strict=False):
+        for s, dashed, r in curves:
+            label = s.get("label")
+            if not dashed and r.status != "pass":
+                label = f"{label or r.name} [{r.status.upper()}]"
+            ax.plot(
+                s["x"],
+                s["y"],
+                "--" if dashed else ("o-" if r.status == "pass" else "x:"),
+                markersize=3,
+                label=label,
+                color="0.4" if dashed else None,
+                alpha=0.85,
+            )
+            ax.set_xlabel(s.get("xlabel", ""))
+            ax.set_ylabel(s.get("ylabel", ""))
+            if s.get("logx"):
+                ax.set_xscale("log")
+            if s.get("logy"):
+                ax.set_yscale("log")
+        ax.set_title(title, fontsize=9)
+        if any(s.get("label") for s, _, _ in curves):
+            ax.legend(fontsize=7)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.suptitle(
+        "proofs_check (arXiv 2009.11848): solid = passed, dotted = failed, dashed = reference",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return n
+
+
+def _parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=(
+            "Numerical and symbolic checks of every claim of Xu et al., 'How Neural Networks "
+            "Extrapolate' (ICLR 2021, arXiv 2009.11848). Prints a table; exits non-zero when "
+            "any check fails."
+        ),
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small sizes (about two minutes on 2 cores) instead of publication-grade ones",
+    )
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--plot", metavar="PATH", help="also draw the measured curves as a PNG")
+    parser.add_argument(
+        "--only",
+        metavar="NAME",
+        action="append",
+        help="run only this module (or dotted check name); repeatable",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of every check (default 0)")
+    parser.add_argument("--list", action="store_true", help="list the check modules and exit")
+    parser.add_argument(
+        "--fail-on-skip", action="store_true", help="exit non-zero also when a check was skipped"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None, *, prog: str = "python -m proofs_check") -> int:
+    """Command line: run the checks, print the table, write JSON/plots; return the exit status.
+
+    Exit status: 0 when every check that ran passed, 1 when any failed or
+    raised, 3 with ``--fail-on-skip`` when any was skipped, 2 for bad arguments.
+    """
+    from proofs_check import MODULES
+
+    parser = _parser(prog)
+    args = parser.parse_args(argv)
+    if args.list:
+        for name in MODULES:
+            module = importlib.import_module(f"proofs_check.{name}")
+            summary = (module.__doc__ or "").strip().splitlines()[0]
+            print(f"{name:34s} {summary}")
+        return 0
+    if args.seed < 0:
+        parser.error(f"--seed {args.seed} is not allowed; expected an integer >= 0.")
+    try:
+        results = run_checks(quick=args.quick, seed=args.seed, only=args.only)
+    except ValueError as err:
+        parser.error(str(err))
+    print_table(results)
+    if args.json:
+        directory = os.path.dirname(os.path.abspath(args.json))
+        os.makedirs(directory, exist_ok=True)
+        with open(args.json, "w") as fh:
+            json.dump(to_json(results, quick=args.quick, seed=args.seed), fh, indent=2)
+        progress(f"wrote {args.json}")
+    if args.plot:
+        n = write_plots(results, args.plot)
+        progress(f"wrote {args.plot} ({n} panels)")
+    if any(r.status in ("fail", "error") for r in results):
+        return 1
+    if args.fail_on_skip and any(r.status == "skip" for r in results):
+        return 3
+    return 0
+
+
+CheckFn = Callable[..., "CheckResult | list[CheckResult]"]

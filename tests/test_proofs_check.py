@@ -1,0 +1,242 @@
+"""Tests of proofs_check: the framework, the helpers the checks rely on, and the --quick run.
+
+The whole ``--quick`` run is executed once (in process, so the session's strict rank-promotion
+setting applies to it) and every check must pass; the framework is tested on fake claim
+modules that pass, fail, raise and skip.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import types
+
+import numpy as np
+import pytest
+
+import proofs_check
+from proofs_check import CheckResult, compare, info, main, make_result, run_checks, skipped
+from proofs_check._framework import print_table, to_json, write_plots
+
+# --------------------------------------------------------------------------- framework
+
+
+def test_compare_relations_and_nan() -> None:
+    assert compare(1.0, 2.0, "<") and not compare(2.0, 2.0, "<")
+    assert compare(2.0, 2.0, "<=") and compare(3.0, 2.0, ">") and compare(2.0, 2.0, ">=")
+    assert compare(0.5, (0.0, 1.0), "in") and not compare(1.5, (0.0, 1.0), "in")
+    # a non-finite measurement never passes, whatever the comparison
+    for op, thr in (("<", 1.0), (">", -1.0), ("in", (-math.inf, math.inf))):
+        assert not compare(float("nan"), thr, op)
+    assert not compare(float("inf"), 1.0, ">")
+    with pytest.raises(ValueError, match="comparison='=='"):
+        compare(1.0, 1.0, "==")
+
+
+def test_make_result_decides_pass_and_fail() -> None:
+    good = make_result("C", "c.good", "d", 0.5, 1.0, "<", seed=3, reason="r")
+    bad = make_result("C", "c.bad", "d", 2.0, 1.0, "<", seed=3, reason="r")
+    assert (good.passed, good.status, good.seed) == (True, "pass", 3)
+    assert (bad.passed, bad.status) == (False, "fail")
+    skip = skipped("C", "c.skip", "d", seed=0, why="missing")
+    note = info("C", "c.info", "d", 7.0, seed=0, reason="r")
+    assert not skip.passed and skip.status == "skip" and "missing" in skip.reason
+    assert not note.passed and note.status == "info"
+
+
+def _fake_module(name: str, body: object) -> types.ModuleType:
+    module = types.ModuleType(f"proofs_check.{name}")
+    module.__doc__ = f"Fake claim module {name}."
+    module.check = body  # type: ignore[attr-defined]
+    return module
+
+
+@pytest.fixture
+def fake_modules(monkeypatch: pytest.MonkeyPatch) -> None:
+    def ok(quick: bool, seed: int) -> CheckResult:
+        value = 0.1 + seed / 10
+        return make_result("Fake", "fake_ok.one", "d", value, 1.0, "<", seed=seed, reason="r")
+
+    def bad(quick: bool, seed: int) -> list[CheckResult]:
+        return [make_result("Fake", "fake_bad.one", "d", 5.0, 1.0, "<", seed=seed, reason="r")]
+
+    def boom(quick: bool, seed: int) -> list[CheckResult]:
+        raise RuntimeError("kaboom")
+
+    def skip(quick: bool, seed: int) -> list[CheckResult]:
+        return [skipped("Fake", "fake_skip.one", "d", seed=seed, why="no capability")]
+
+    for name, fn in (("fake_ok", ok), ("fake_bad", bad), ("fake_boom", boom), ("fake_skip", skip)):
+        monkeypatch.setitem(sys.modules, f"proofs_check.{name}", _fake_module(name, fn))
+    monkeypatch.setattr(proofs_check, "MODULES", ("fake_ok", "fake_bad", "fake_boom", "fake_skip"))
+
+
+def test_runner_turns_exceptions_into_errors(fake_modules: None) -> None:
+    results = run_checks(quick=True, seed=2)
+    by_name = {r.name: r for r in results}
+    assert by_name["fake_ok.one"].passed and by_name["fake_ok.one"].seed == 2
+    assert by_name["fake_bad.one"].status == "fail"
+    err = by_name["fake_boom.error"]
+    assert err.status == "error" and not err.passed and "kaboom" in err.reason
+    assert by_name["fake_skip.one"].status == "skip"
+    assert all(r.runtime_s >= 0 for r in results)
+
+
+def test_exit_codes(fake_modules: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--only", "fake_ok"]) == 0
+    assert main(["--only", "fake_bad"]) == 1
+    assert main(["--only", "fake_boom"]) == 1
+    assert main(["--only", "fake_skip"]) == 0  # a skip is reported, not a failure ...
+    assert main(["--only", "fake_skip", "--fail-on-skip"]) == 3  # ... unless asked
+    out = capsys.readouterr().out
+    assert "SKIP" in out and "not passes" in out
+    with pytest.raises(SystemExit) as exc:
+        main(["--only", "no_such_module"])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit):
+        main(["--seed", "-1"])
+
+
+def test_only_dotted_name_filters_results(fake_modules: None) -> None:
+    results = run_checks(only=["fake_ok.one"])
+    assert [r.name for r in results] == ["fake_ok.one"]
+    assert run_checks(only=["fake_ok.other"]) == []
+    assert {r.name for r in run_checks(only=["fake_b"])} == {"fake_bad.one", "fake_boom.error"}
+
+
+def test_json_table_and_plot(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
+    series = {"title": "t", "x": [1, 2], "y": [1.0, 0.5], "logx": True, "logy": True}
+    results = [
+        make_result(
+            "C",
+            "c.a",
+            "d",
+            0.5,
+            (0.0, 1.0),
+            "in",
+            seed=0,
+            reason="r",
+            details={"series": [series], "arr": np.arange(3)},
+        ),
+        make_result("C", "c.b", "d", float("nan"), 1.0, "<", seed=0, reason="r"),
+        skipped("C", "c.s", "d", seed=0, why="w"),
+    ]
+    data = json.loads(json.dumps(to_json(results, quick=True, seed=0)))
+    rows = data["results"]
+    assert [r["passed"] for r in rows] == [True, False, False]
+    assert rows[0]["threshold"] == [0.0, 1.0] and rows[0]["details"]["arr"] == [0, 1, 2]
+    assert rows[1]["measured"] is None  # NaN is written as null, never as a bare NaN token
+    assert not data["all_passed"]
+    print_table(results)
+    out = capsys.readouterr().out
+    assert "in [0, 1]" in out and "FAIL" in out and "SKIP" in out
+    path = tmp_path / "plot.png"  # type: ignore[operator]
+    assert write_plots(results, str(path)) == 1
+    assert path.stat().st_size > 1000
+
+
+def test_list_modules(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--list"]) == 0
+    out = capsys.readouterr().out
+    for name in proofs_check.MODULES:
+        assert name in out
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def test_envelope_exponent_on_known_shapes() -> None:
+    from proofs_check.activations import envelope_exponent
+
+    assert envelope_exponent(lambda t: 3 * t + 1) == pytest.approx(1.0, abs=1e-3)
+    assert envelope_exponent(lambda t: t**2 - t) == pytest.approx(2.0, abs=1e-3)
+    assert envelope_exponent(lambda t: np.sin(t) + 0.5 * np.cos(np.sqrt(2) * t)) == pytest.approx(
+        0.0, abs=0.02
+    )
+    assert envelope_exponent(lambda t: 1 / t) == pytest.approx(-1.0, abs=1e-3)
+
+
+def test_fit_exponent_detects_a_slow_rate() -> None:
+    from proofs_check.theorem1_linear_extrapolation import _fit_exponent
+
+    ts = np.logspace(1, 3, 9)
+    floor = np.full_like(ts, 1e-20)
+    assert _fit_exponent(ts, ts**-2.0, floor) == pytest.approx(-2.0)
+    # a gap decaying like t^-1/2 violates Theorem 1's rate and would fail its threshold
+    assert _fit_exponent(ts, ts**-0.5, floor) > -0.9
+    # gaps at the round-off floor are not fitted
+    assert _fit_exponent(ts, ts**-2.0, np.ones_like(ts)) is None
+
+
+def test_ray_coefficients_match_library_kernel_slope() -> None:
+    """Independent check of a: the slope of the library kernel far along the ray."""
+    from ntkx.architectures import mlp
+    from ntkx.kernels import kernel_matrix
+    from proofs_check.symbolic import ray_coefficients
+
+    rng = np.random.default_rng(0)
+    x0, v, xt = rng.normal(size=3), rng.normal(size=3), rng.normal(size=(4, 3))
+    a, b, _ = ray_coefficients(x0, v, xt, 1.3, 0.7)
+    net = mlp(W_std=1.3, b_std=0.7)
+    t1, t2 = 1e5, 2e5
+    k = kernel_matrix(net, np.stack([x0 + t1 * v, x0 + t2 * v]), xt, dtype="float64")
+    # slope between t1 and t2 is a - c/(t1 t2) + ...: a to ~1e-10 relative
+    np.testing.assert_allclose((k[1] - k[0]) / (t2 - t1), a, rtol=1e-8)
+    # intercept: k - a t -> b + c/t
+    np.testing.assert_allclose(k[1] - a * t2, b, rtol=1e-4, atol=1e-6)
+
+
+def test_checks_are_deterministic_given_the_seed() -> None:
+    first = run_checks(quick=True, seed=5, only=["lemma1_exact_linear"])
+    again = run_checks(quick=True, seed=5, only=["lemma1_exact_linear"])
+    assert [r.measured for r in first] == [r.measured for r in again]
+    assert all(r.seed == 5 for r in first)
+
+
+# --------------------------------------------------------------------------- the quick run
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict]:
+    path = tmp_path_factory.mktemp("proofs") / "quick.json"
+    code = main(["--quick", "--json", str(path)])
+    return code, json.loads(path.read_text())
+
+
+def test_quick_run_passes_every_check(quick_run: tuple[int, dict]) -> None:
+    code, data = quick_run
+    failing = [
+        (r["name"], r["measured"], r["threshold"], r["reason"])
+        for r in data["results"]
+        if r["status"] not in ("pass", "info")
+    ]
+    assert failing == []
+    assert code == 0 and data["all_passed"] and data["quick"]
+
+
+def test_quick_run_covers_every_claim(quick_run: tuple[int, dict]) -> None:
+    _, data = quick_run
+    names = {r["name"] for r in data["results"]}
+    for required in (
+        "symbolic.arccos_gaussian_integrals",
+        "symbolic.homogeneity_exact",
+        "symbolic.ray_expansion_c",
+        "theorem1.rate_with_bias",
+        "theorem1.exact_no_bias_through_origin",
+        "lemma1.exact",
+        "lemma1.bias_breaks_exactness",
+        "theorem2.cube_converges",
+        "theorem2.fix1_fails",
+        "theorem2.negd_fails",
+        "activations.ntk_erf_bounded",
+        "activations.finite_sin_oscillates",
+        "activations.ntk_quadratic_quadratic",
+        "max_degree.condition_sufficient",
+        "shortest_path.min_beats_sum",
+        "finite_width.bias_exponent",
+    ):
+        assert required in names
+    for r in data["results"]:
+        assert {"claim", "passed", "measured", "threshold", "seed", "reason"} <= set(r)
+        assert r["seed"] == 0
