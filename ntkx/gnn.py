@@ -96,6 +96,7 @@ __all__ = [
 ]
 
 AGGREGATIONS: Final = ("sum", "mean", "max", "min")
+PARAMETERIZATIONS: Final = ("ntk", "standard")
 CLOSED_FORM: Final = ("sum", "mean")
 
 
@@ -177,6 +178,11 @@ class GNN(Architecture):
         edge_weights: feed ``w_uv`` (the adjacency value) to every message MLP.
         W_std, b_std: weight and bias standard deviations (``b_std=None``: no biases).
         out_dim: number of outputs.
+        parameterization: ``"ntk"`` (default; parameters standard normal, the factors
+            ``W_std / sqrt(fan_in)`` and ``b_std`` in the forward pass) or ``"standard"``
+            (the factors folded into the parameters at initialization, as PyTorch's layers,
+            the paper's code). Both give the same function at initialization; they differ in how
+            gradient steps move it. Infinite-width kernels need ``"ntk"``.
 
     Inputs are :class:`ntkx.graphs.GraphBatch` es. ``kernel`` is the closed form (sum/mean
     aggregation and readout only); :func:`monte_carlo_kernel` works for every spec.
@@ -190,6 +196,7 @@ class GNN(Architecture):
     W_std: float = 1.0
     b_std: float | None = 0.1
     out_dim: int = 1
+    parameterization: str = "ntk"
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -199,6 +206,7 @@ class GNN(Architecture):
         check_choice("aggregation", self.aggregation, AGGREGATIONS)
         check_choice("readout", self.readout, AGGREGATIONS)
         check_choice("edge_weights", self.edge_weights, (True, False))
+        check_choice("parameterization", self.parameterization, PARAMETERIZATIONS)
         set_(self, "edge_weights", bool(self.edge_weights))
         set_(self, "W_std", check_finite_number("W_std", self.W_std, minimum=0.0, strict=True))
         if self.b_std is not None:
@@ -255,6 +263,13 @@ class GNN(Architecture):
         if self.b_std is not None:
             out["b"] = jax.random.normal(k[1], (self.out_dim,))
         params.append(out)
+        if self.parameterization == "standard":
+            # The scale factors move from the forward pass into the parameters: the same
+            # distribution of functions at initialization, a different gradient geometry.
+            params = [
+                {name: leaf * scale for name, (leaf, scale) in _zip_scales(self, layer, i)}
+                for i, layer in enumerate(params)
+            ]
         return params
 
     def apply(self, params: Params, x: GraphBatch) -> Float[Array, "B out"]:
@@ -293,6 +308,7 @@ def gnn(
     W_std: float = 1.0,
     b_std: float | None = 0.1,
     out_dim: int = 1,
+    parameterization: str = "ntk",
 ) -> GNN:
     """Build a :class:`GNN` specification (validated; ValueError on bad settings).
 
@@ -313,6 +329,7 @@ def gnn(
         W_std=W_std,
         b_std=b_std,
         out_dim=out_dim,
+        parameterization=parameterization,
     )
 
 
@@ -340,39 +357,66 @@ def _apply(spec: GNN, params: Params, x: GraphBatch) -> Array:
     adj = adj.astype(dtype) * pair  # padding never sends or receives messages
     a = (adj > 0).astype(dtype)
     h = feats * m[:, :, None]
-    groups = 3 if spec.edge_weights else 2
-    c = spec.W_std / math.sqrt(groups)
-    w_std = spec.W_std
-    b_std = spec.b_std
-    for layer in params[:-1]:
-        d = h.shape[-1]
-        hs = h @ layer["W_self"] * (c / math.sqrt(d))
-        hn = h @ layer["W_nbr"] * (c / math.sqrt(d))
+    has_b = spec.b_std is not None
+    for i, layer in enumerate(params[:-1]):
+        sc = _forward_scales(spec, layer, i)
+        hs = h @ layer["W_self"] * sc["W_self"]
+        hn = h @ layer["W_nbr"] * sc["W_nbr"]
         z = hs[:, :, None, :] + hn[:, None, :, :]
         if spec.edge_weights:
-            z = z + c * adj[..., None] * layer["W_edge"][0][None, None, None, :]
-        if b_std is not None:
-            z = z + b_std * layer["b1"][None, None, None, :]
+            z = z + adj[..., None] * (sc["W_edge"] * layer["W_edge"][0])[None, None, None, :]
+        if has_b:
+            z = z + sc["b1"] * layer["b1"][None, None, None, :]
         r = jax.nn.relu(z)
-        n = r.shape[-1]
         if spec.aggregation in CLOSED_FORM:
             # Dense(W2) is linear, so it commutes with the sum: apply it after aggregating.
-            s = jnp.einsum("buv,buvk->buk", a, r) @ layer["W2"] * (w_std / math.sqrt(n))
+            s = jnp.einsum("buv,buvk->buk", a, r) @ layer["W2"] * sc["W2"]
             deg = jnp.sum(a, axis=-1)[..., None]
-            if b_std is not None:
-                s = s + deg * (b_std * layer["b2"])[None, None, :]
+            if has_b:
+                s = s + deg * (sc["b2"] * layer["b2"])[None, None, :]
             h = s / jnp.maximum(deg, 1.0) if spec.aggregation == "mean" else s
         else:
-            msg = r @ layer["W2"] * (w_std / math.sqrt(n))
-            if b_std is not None:
-                msg = msg + b_std * layer["b2"][None, None, None, :]
+            msg = r @ layer["W2"] * sc["W2"]
+            if has_b:
+                msg = msg + sc["b2"] * layer["b2"][None, None, None, :]
             h = _reduce(msg, a[..., None], spec.aggregation, axis=2)
     pooled = _reduce(h, m[..., None], spec.readout, axis=1)
     out = params[-1]
-    y = pooled @ out["W"] * (w_std / math.sqrt(pooled.shape[-1]))
-    if b_std is not None:
-        y = y + b_std * out["b"][None, :]
+    sc = _forward_scales(spec, out, spec.depth)
+    y = pooled @ out["W"] * sc["W"]
+    if has_b:
+        y = y + sc["b"] * out["b"][None, :]
     return y
+
+
+def _scales(spec: GNN, layer: Params, index: int) -> dict[str, float]:
+    """NTK-parameterization factor of every parameter leaf of layer ``index``."""
+    b = 0.0 if spec.b_std is None else spec.b_std
+    if index == spec.depth:  # output layer
+        return {"W": spec.W_std / math.sqrt(layer["W"].shape[0]), "b": b}
+    d, n = layer["W_self"].shape
+    c = spec.W_std / math.sqrt(3 if spec.edge_weights else 2)
+    return {
+        "W_self": c / math.sqrt(d),
+        "W_nbr": c / math.sqrt(d),
+        "W_edge": c,
+        "W2": spec.W_std / math.sqrt(n),
+        "b1": b,
+        "b2": b,
+    }
+
+
+def _forward_scales(spec: GNN, layer: Params, index: int) -> dict[str, float]:
+    """Factors applied in the forward pass: the NTK factors, or 1 in standard parameterization."""
+    scales = _scales(spec, layer, index)
+    if spec.parameterization == "standard":
+        return dict.fromkeys(scales, 1.0)
+    return scales
+
+
+def _zip_scales(spec: GNN, layer: Params, index: int) -> list[tuple[str, tuple[Any, float]]]:
+    scales = _scales(spec, layer, index)
+    return [(name, (leaf, scales[name])) for name, leaf in layer.items()]
 
 
 # --------------------------------------------------------------------------- closed form
@@ -502,6 +546,15 @@ def _row_fn(spec: GNN, get: str) -> Callable:
     return _JIT_CACHE[key]
 
 
+def _require_ntk(net: GNN) -> None:
+    if net.parameterization != "ntk":
+        raise ValueError(
+            f"parameterization={net.parameterization!r} has no infinite-width kernel here "
+            "(its NTK grows with the width); expected parameterization='ntk' for kernels. "
+            "empirical_kernel works for either."
+        )
+
+
 def _closed_form_block(spec: GNN, x1: GraphBatch, x2: GraphBatch | None, get: str) -> Array:
     return kernel_matrix(spec, x1, x2, get)
 
@@ -534,6 +587,7 @@ def kernel_matrix(
     check_choice("get", get, GETS)
     if not isinstance(net, GNN):
         raise ValueError(f"net={net!r} is not allowed; expected an ntkx.gnn.GNN.")
+    _require_ntk(net)
     if not net.has_closed_form:
         raise ValueError(
             f"aggregation={net.aggregation!r}, readout={net.readout!r} has no closed-form "
@@ -689,6 +743,7 @@ def monte_carlo_kernel(
     :func:`monte_carlo_convergence`).
     """
     n_samples = check_positive_int("n_samples", n_samples)
+    _require_ntk(net)
     g1 = net.check_inputs("x1", x1)
     g2 = None if x2 is None else net.check_inputs("x2", x2, dim=g1.features.shape[-1])
     dim = g1.features.shape[-1]

@@ -282,3 +282,36 @@ def test_training_reduces_loss_on_max_degree():
     )  # fmt: skip
     assert np.isfinite(res.losses).all()
     assert res.losses[-1] < 0.05 * res.losses[0]
+
+
+def test_standard_parameterization_same_function_scaled_gradients(small):
+    # Standard parameterization folds each NTK factor s into the parameter: theta_std = s theta.
+    # Same function at init (up to float32 rounding), and by the chain rule
+    # df/dtheta_std = (df/dtheta_ntk) / s for every leaf.
+    ntk = gnn(2, "sum", "max", width=8, edge_weights=True)
+    std = dataclasses.replace(ntk, parameterization="standard")
+    key = jax.random.key(3)
+    p_ntk, p_std = ntk.init(key, 3), std.init(key, 3)
+    f_ntk = np.asarray(ntk.apply(p_ntk, small))
+    f_std = np.asarray(std.apply(p_std, small))
+    np.testing.assert_allclose(f_std, f_ntk, rtol=1e-5, atol=1e-5)
+    g_ntk = jax.grad(lambda p: ntk.apply(p, small).sum())(p_ntk)
+    g_std = jax.grad(lambda p: std.apply(p, small).sum())(p_std)
+    # Output layer: s = W_std / sqrt(width) for W, b_std for b (hand-written, not from gnn.py).
+    np.testing.assert_allclose(
+        np.asarray(g_std[-1]["W"]) * (1 / np.sqrt(8)), np.asarray(g_ntk[-1]["W"]), rtol=1e-4
+    )
+    np.testing.assert_allclose(
+        np.asarray(g_std[-1]["b"]) * 0.1, np.asarray(g_ntk[-1]["b"]), rtol=1e-4
+    )
+    # First layer, input dim 3, three groups: s = 1 / sqrt(3 * 3) for W_self.
+    np.testing.assert_allclose(
+        np.asarray(g_std[0]["W_self"]) / 3.0, np.asarray(g_ntk[0]["W_self"]), rtol=1e-4,
+        atol=1e-6,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="parameterization='standard'"):
+        std.kernel(small)
+    with pytest.raises(ValueError, match="parameterization='standard'"):
+        monte_carlo_kernel(std, key, small, n_samples=2)
+    with pytest.raises(ValueError, match="parameterization"):
+        gnn(parameterization="mup")
