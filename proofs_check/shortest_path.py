@@ -33,9 +33,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import numpy as np
 
-from proofs_check._framework import CheckResult, info, make_result, skipped
+from ntkx.gnn import gnn, monte_carlo_kernel
+from ntkx.graphs import shortest_path_dataset
+from ntkx.solvers import solve_kernel_system
+from proofs_check._framework import CheckResult, info, make_result
 
 __all__ = ["check"]
 
@@ -44,23 +48,6 @@ CLAIM = "Shortest path (Sec. 4)"
 
 def check(quick: bool, seed: int) -> list[CheckResult]:
     """Compare min and sum aggregation on shortest-path extrapolation (NTK predictors)."""
-    try:
-        import jax
-
-        from ntkx.gnn import gnn, monte_carlo_kernel
-        from ntkx.graphs import shortest_path_dataset
-        from ntkx.solvers import solve_kernel_system
-    except ImportError as err:
-        return [
-            skipped(
-                CLAIM,
-                "shortest_path",
-                "shortest path with min aggregation",
-                seed=seed,
-                why=f"ntkx.graphs / ntkx.gnn not available ({err})",
-            )
-        ]
-
     rng = np.random.default_rng(seed)
     if quick:
         n_train, n_test, sizes, big, width, samples = 60, 20, (10, 15), (20, 30), 64, 4
