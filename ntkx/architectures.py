@@ -111,6 +111,23 @@ def _frozen(layer: tuple[Callable, Callable, Callable]) -> tuple[Callable, Calla
     return init_fn, apply_fn, frozen_kernel_fn
 
 
+def validate_common_fields(spec: Any, *, depth_name: str) -> None:
+    """Check and normalise the fields every spec has (in ``__post_init__`` of frozen dataclasses).
+
+    ``depth``, ``width``, ``out_dim`` positive integers (``depth`` reported as
+    ``depth_name``), ``parameterization`` in :data:`PARAMETERIZATIONS`, ``W_std > 0``,
+    ``b_std`` ``None`` or ``>= 0``.
+    """
+    set_ = object.__setattr__
+    set_(spec, "depth", check_positive_int(depth_name, spec.depth))
+    set_(spec, "width", check_positive_int("width", spec.width))
+    set_(spec, "out_dim", check_positive_int("out_dim", spec.out_dim))
+    check_choice("parameterization", spec.parameterization, PARAMETERIZATIONS)
+    set_(spec, "W_std", check_finite_number("W_std", spec.W_std, minimum=0.0, strict=True))
+    if spec.b_std is not None:
+        set_(spec, "b_std", check_finite_number("b_std", spec.b_std, minimum=0.0))
+
+
 class Architecture(abc.ABC):
     """Abstract base of every ntkx architecture (MLPs here, GNNs elsewhere).
 
@@ -224,15 +241,9 @@ class MLP(Architecture):
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        set_(self, "depth", check_positive_int("depth", self.depth))
-        set_(self, "width", check_positive_int("width", self.width))
-        set_(self, "out_dim", check_positive_int("out_dim", self.out_dim))
+        validate_common_fields(self, depth_name="depth")
         check_choice("activation", self.activation, ACTIVATIONS)
-        check_choice("parameterization", self.parameterization, PARAMETERIZATIONS)
         check_choice("trainable", self.trainable, TRAINABLE)
-        set_(self, "W_std", check_finite_number("W_std", self.W_std, minimum=0.0, strict=True))
-        if self.b_std is not None:
-            set_(self, "b_std", check_finite_number("b_std", self.b_std, minimum=0.0))
         defaults = ACTIVATIONS[self.activation]
         params = defaults if self.activation_params is None else tuple(self.activation_params)
         if len(params) != len(defaults):
@@ -245,6 +256,9 @@ class MLP(Architecture):
             check_finite_number(f"activation_params[{i}]", p) for i, p in enumerate(params)
         )
         set_(self, "activation_params", params)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        raise TypeError("MLP is final; compose it instead of subclassing.")
 
     @property
     def layers(self) -> tuple[Callable, Callable, Callable]:

@@ -80,8 +80,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ntkx._validation import check_choice, check_finite_number, check_positive_int
-from ntkx.architectures import Architecture, Params
+from ntkx._validation import check_choice, check_positive_int
+from ntkx.architectures import Architecture, Params, validate_common_fields
 from ntkx.graphs import GraphBatch
 from ntkx.kernels import GETS, KernelEstimate, precision_context, resolve_dtype
 
@@ -199,18 +199,11 @@ class GNN(Architecture):
     parameterization: str = "ntk"
 
     def __post_init__(self) -> None:
-        set_ = object.__setattr__
-        set_(self, "depth", check_positive_int("layers", self.depth))
-        set_(self, "width", check_positive_int("width", self.width))
-        set_(self, "out_dim", check_positive_int("out_dim", self.out_dim))
+        validate_common_fields(self, depth_name="layers")
         check_choice("aggregation", self.aggregation, AGGREGATIONS)
         check_choice("readout", self.readout, AGGREGATIONS)
         check_choice("edge_weights", self.edge_weights, (True, False))
-        check_choice("parameterization", self.parameterization, PARAMETERIZATIONS)
-        set_(self, "edge_weights", bool(self.edge_weights))
-        set_(self, "W_std", check_finite_number("W_std", self.W_std, minimum=0.0, strict=True))
-        if self.b_std is not None:
-            set_(self, "b_std", check_finite_number("b_std", self.b_std, minimum=0.0))
+        object.__setattr__(self, "edge_weights", bool(self.edge_weights))
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         raise TypeError("GNN is final; compose it instead of subclassing.")
