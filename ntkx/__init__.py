@@ -3,28 +3,57 @@
 After Xu, Zhang, Li, Du, Kawarabayashi, Jegelka, "How Neural Networks
 Extrapolate: From Feedforward to Graph Neural Networks", ICLR 2021
 (arXiv 2009.11848).
+
+Data flows spec -> kernel -> solver -> metric -> report:
+
+* specs: :func:`mlp`, :func:`gnn`, :func:`from_stax` (one architecture protocol,
+  :mod:`ntkx.core.protocol`);
+* kernels: :func:`kernel` (closed form, Monte Carlo or empirical, for every spec);
+* solvers: :func:`kernel_regression`, :func:`gradient_flow`, :func:`nngp_posterior`;
+  finite networks: :func:`train_gd`, :func:`train_adam`;
+* metrics: :mod:`ntkx.metrics`; reports: :mod:`ntkx.plotting`, :mod:`ntkx.runner`.
+
+This module only re-exports the public API.
 """
 
 from ntkx import _compat  # noqa: F401  (patches jax for neural-tangents first)
-from ntkx.architectures import ACTIVATIONS, MLP, Architecture, mlp
-from ntkx.data import geometry, make_target, rays, test_set, training_set, unit_directions
-from ntkx.gnn import GNN, gnn
-from ntkx.graphs import (
-    FAMILIES,
-    GraphBatch,
-    batch_graphs,
-    max_degree_dataset,
-    sample_graph,
-    shortest_path_dataset,
-    spanning_rank,
-)
-from ntkx.kernels import (
-    InsufficientMemoryError,
+from ntkx.core.kernels import (
     KernelEstimate,
     empirical_kernel,
     kernel,
     kernel_matrix,
+    monte_carlo_convergence,
     monte_carlo_kernel,
+)
+from ntkx.core.numerics import InsufficientMemoryError
+from ntkx.core.protocol import Architecture, KernelPair
+from ntkx.core.solvers import (
+    KernelRegression,
+    SolveDiagnostics,
+    gradient_flow,
+    kernel_regression,
+    nngp_posterior,
+    solve_kernel_system,
+)
+from ntkx.core.stax_network import StaxNetwork, from_stax
+from ntkx.core.training import TrainResult, train_adam, train_gd
+from ntkx.feedforward.data import (
+    geometry,
+    make_target,
+    rays,
+    test_set,
+    training_set,
+    unit_directions,
+)
+from ntkx.feedforward.mlp import ACTIVATIONS, MLP, mlp
+from ntkx.graphs.batch import GraphBatch, batch_graphs
+from ntkx.graphs.message_passing import GNN, gnn
+from ntkx.graphs.sampling import (
+    FAMILIES,
+    max_degree_dataset,
+    sample_graph,
+    shortest_path_dataset,
+    spanning_rank,
 )
 from ntkx.metrics import (
     directional_linearity,
@@ -36,15 +65,6 @@ from ntkx.metrics import (
     mse,
     slope_convergence,
 )
-from ntkx.solvers import (
-    KernelRegression,
-    SolveDiagnostics,
-    gradient_flow,
-    kernel_regression,
-    nngp_posterior,
-    solve_kernel_system,
-)
-from ntkx.training import TrainResult, train_adam, train_gd
 
 __version__ = "0.1.0"
 
@@ -57,14 +77,17 @@ __all__ = [
     "GraphBatch",
     "InsufficientMemoryError",
     "KernelEstimate",
+    "KernelPair",
     "KernelRegression",
     "SolveDiagnostics",
+    "StaxNetwork",
     "TrainResult",
     "batch_graphs",
     "directional_linearity",
     "empirical_kernel",
     "error_report",
     "extrapolation_curve",
+    "from_stax",
     "geometry",
     "gnn",
     "gradient_flow",
@@ -77,6 +100,7 @@ __all__ = [
     "mape_median_per_batch",
     "max_degree_dataset",
     "mlp",
+    "monte_carlo_convergence",
     "monte_carlo_kernel",
     "mse",
     "nngp_posterior",

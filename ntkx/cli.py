@@ -9,9 +9,9 @@ __all__ = ["main"]
 
 #: subcommand -> (module, function, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "demo": ("ntkx.demo", "main", "NTK predictor of a ReLU net on x^2: numbers and a plot"),
-    "curve": ("ntkx.experiments", "curve_main", "feedforward extrapolation: R^2, MAPE, curves"),
-    "graph": ("ntkx.graph_experiments", "graph_main", "GNNs: max degree, shortest path, families"),
+    "demo": ("ntkx.feedforward.demo", "main", "NTK predictor of a ReLU net on x^2: numbers and a plot"),
+    "curve": ("ntkx.feedforward.experiment", "curve_main", "feedforward extrapolation: R^2, MAPE, curves"),
+    "graph": ("ntkx.graphs.experiment", "graph_main", "GNNs: max degree, shortest path, families"),
     "check": ("ntkx.cli", "check_main", "numerical and symbolic checks of the paper's claims"),
 }
 

@@ -36,7 +36,7 @@ from typing import Any, Final, NamedTuple
 import numpy as np
 from jaxtyping import Float
 
-from ntkx._validation import check_choice, check_finite_number, check_positive_int
+from ntkx.core.validation import check_choice, check_finite_number, check_positive_int
 
 __all__ = [
     "DEFAULT_ZERO_TOL",
@@ -332,11 +332,11 @@ def directional_linearity(
     threshold: float = 0.99,
     homogeneous: bool = False,
 ) -> Linearity:
-    """R^2 of ``predict`` along :class:`ntkx.data.Rays` (the paper's protocol).
+    """R^2 of ``predict`` along :class:`ntkx.feedforward.data.Rays` (the paper's protocol).
 
     Args:
         predict: maps ``(k, d)`` inputs to ``(k,)`` (or ``(k, 1)``) outputs.
-        rays: from :func:`ntkx.data.rays`.
+        rays: from :func:`ntkx.feedforward.data.rays`.
         threshold: R^2 threshold for ``fraction_above`` (0.99).
         homogeneous: whether ``predict`` is positively homogeneous (see
             :func:`is_positively_homogeneous`); sets ``trivially_linear`` for rays
@@ -344,7 +344,7 @@ def directional_linearity(
 
     Example:
         >>> import numpy as np
-        >>> from ntkx.data import geometry, rays
+        >>> from ntkx.feedforward.data import geometry, rays
         >>> from ntkx.metrics import directional_linearity
         >>> ray_set = rays(geometry("cube", 2), 8, 5.0)
         >>> lin = directional_linearity(lambda x: np.abs(x).sum(1), ray_set)

@@ -14,30 +14,28 @@ standard-normal ``W, b``.
 
 from __future__ import annotations
 
-import abc
 import dataclasses
+import functools
 from collections.abc import Callable
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ntkx import _compat
-from ntkx._validation import check_choice, check_finite_number, check_positive_int
+from ntkx.core.protocol import (
+    Architecture,
+    KernelPair,
+    Params,
+    partition_layers,
+    validate_common_fields,
+)
+from ntkx.core.validation import as_inputs, check_choice, check_finite_number, check_positive_int
 
 stax = _compat.neural_tangents().stax
 
-__all__ = [
-    "ACTIVATIONS",
-    "MLP",
-    "Architecture",
-    "Params",
-    "mlp",
-]
-
-Params = list[Any]
-"""Parameters of a network: neural-tangents' list with one entry per layer."""
+__all__ = ["ACTIVATIONS", "MLP", "mlp"]
 
 #: Activations with closed-form NNGP/NTK in neural-tangents, and the number of
 #: ``activation_params`` each takes (with their defaults).
@@ -64,9 +62,6 @@ _ACTIVATION_DOC: Final[dict[str, str]] = {
     "abrelu": "a min(x, 0) + b max(x, 0), activation_params=(a, b)",
 }
 
-PARAMETERIZATIONS: Final = ("ntk", "standard")
-TRAINABLE: Final = ("all", "first", "last")
-KernelKind = Literal["ntk", "nngp"]
 
 
 def _activation_layer(name: str, params: tuple[float, ...]) -> Any:
@@ -111,87 +106,6 @@ def _frozen(layer: tuple[Callable, Callable, Callable]) -> tuple[Callable, Calla
     return init_fn, apply_fn, frozen_kernel_fn
 
 
-def validate_common_fields(spec: Any, *, depth_name: str) -> None:
-    """Check and normalise the fields every spec has (in ``__post_init__`` of frozen dataclasses).
-
-    ``depth``, ``width``, ``out_dim`` positive integers (``depth`` reported as
-    ``depth_name``), ``parameterization`` in :data:`PARAMETERIZATIONS`, ``W_std > 0``,
-    ``b_std`` ``None`` or ``>= 0``.
-    """
-    set_ = object.__setattr__
-    set_(spec, "depth", check_positive_int(depth_name, spec.depth))
-    set_(spec, "width", check_positive_int("width", spec.width))
-    set_(spec, "out_dim", check_positive_int("out_dim", spec.out_dim))
-    check_choice("parameterization", spec.parameterization, PARAMETERIZATIONS)
-    set_(spec, "W_std", check_finite_number("W_std", spec.W_std, minimum=0.0, strict=True))
-    if spec.b_std is not None:
-        set_(spec, "b_std", check_finite_number("b_std", spec.b_std, minimum=0.0))
-
-
-class Architecture(abc.ABC):
-    """Abstract base of every ntkx architecture (MLPs here, GNNs elsewhere).
-
-    Concrete architectures are frozen dataclasses that build a neural-tangents
-    triple once; ``kernel``, ``init`` and ``apply`` all go through it.
-    """
-
-    @property
-    @abc.abstractmethod
-    def layers(self) -> tuple[Callable, Callable, Callable]:
-        """The neural-tangents ``(init_fn, apply_fn, kernel_fn)`` triple."""
-
-    @abc.abstractmethod
-    def trainable_layers(self) -> tuple[int, ...]:
-        """Indices (into the parameter list) of the layers that are trained."""
-
-    @abc.abstractmethod
-    def check_inputs(self, name: str, x: Any, dim: int | None = None) -> Any:
-        """Validate inputs; return them as a NumPy array (or a pytree of arrays)."""
-
-    def kernel(
-        self,
-        x1: Float[Array, "n1 d"],
-        x2: Float[Array, "n2 d"] | None = None,
-        get: KernelKind = "ntk",
-        *,
-        dtype: str | None = None,
-        block_size: int | None = None,
-        out: Any = None,
-    ) -> Float[Array, "n1 n2"]:
-        """Closed-form infinite-width kernel matrix ``(n1, n2)``.
-
-        See :func:`ntkx.kernels.kernel_matrix` for ``dtype``, ``block_size`` and
-        ``out``; ``x2=None`` means ``x2 = x1`` (and only one triangle is computed).
-        """
-        from ntkx.kernels import kernel_matrix
-
-        return kernel_matrix(self, x1, x2, get, dtype=dtype, block_size=block_size, out=out)
-
-    def init(self, key: PRNGKeyArray, input_dim: int) -> Params:
-        """Draw the parameters of the finite network for inputs with ``input_dim`` features."""
-        input_dim = check_positive_int("input_dim", input_dim)
-        return _jitted_init(self, input_dim)(key)
-
-    def apply(self, params: Params, x: Float[Array, "n d"]) -> Float[Array, "n out"]:
-        """Outputs of the finite network with parameters ``params`` (jit-compatible)."""
-        return self.layers[1](params, x)
-
-    def partition(self, params: Params) -> tuple[Params, Params]:
-        """Split ``params`` into ``(trainable, frozen)`` lists of the same length.
-
-        Entries not in a part are ``()``; :meth:`combine` inverts this.
-        """
-        keep = set(self.trainable_layers())
-        trainable = [p if i in keep else () for i, p in enumerate(params)]
-        frozen = [() if i in keep else p for i, p in enumerate(params)]
-        return trainable, frozen
-
-    @staticmethod
-    def combine(trainable: Params, frozen: Params) -> Params:
-        """Inverse of :meth:`partition`."""
-        return [t if t != () else f for t, f in zip(trainable, frozen, strict=True)]
-
-
 @dataclasses.dataclass(frozen=True, eq=True)
 class MLP(Architecture):
     r"""A fully connected network, finite or infinitely wide (final class).
@@ -219,7 +133,7 @@ class MLP(Architecture):
         >>> import jax, ntkx
         >>> net = ntkx.mlp(depth=2, activation="relu", width=256)
         >>> x = jax.random.normal(jax.random.key(0), (5, 3))
-        >>> net.kernel(x).shape
+        >>> ntkx.kernel(net, x).shape
         (5, 5)
         >>> params = net.init(jax.random.key(1), 3)
         >>> net.apply(params, x).shape
@@ -241,9 +155,8 @@ class MLP(Architecture):
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        validate_common_fields(self, depth_name="depth")
+        validate_common_fields(self)
         check_choice("activation", self.activation, ACTIVATIONS)
-        check_choice("trainable", self.trainable, TRAINABLE)
         defaults = ACTIVATIONS[self.activation]
         params = defaults if self.activation_params is None else tuple(self.activation_params)
         if len(params) != len(defaults):
@@ -262,9 +175,30 @@ class MLP(Architecture):
 
     @property
     def layers(self) -> tuple[Callable, Callable, Callable]:
+        """The neural-tangents ``(init_fn, apply_fn, kernel_fn)`` triple of this spec."""
         return _mlp_layers(self)
 
-    def trainable_layers(self) -> tuple[int, ...]:
+    # ------------------------------------------------------------------ protocol
+
+    def init(self, key: PRNGKeyArray, input_dim: int) -> Params:
+        """Draw the finite network's parameters for inputs with ``input_dim`` features."""
+        input_dim = check_positive_int("input_dim", input_dim)
+        return self.layers[0](key, (-1, input_dim))[1]
+
+    def apply(self, params: Params, x: Float[Array, "n d"]) -> Float[Array, "n out"]:
+        """Outputs ``(n, out_dim)`` of the finite network (jit-compatible)."""
+        return self.layers[1](params, x)
+
+    def kernel_fn(self, x1: Float[Array, "n1 d"], x2: Float[Array, "n2 d"]) -> KernelPair:
+        """Closed-form NTK and NNGP ``(n1, n2)`` (neural-tangents' ``stax`` rules)."""
+        k = self.layers[2](x1, x2, ("ntk", "nngp"))
+        return KernelPair(ntk=k.ntk, nngp=k.nngp)
+
+    def check_inputs(self, name: str, x: Any, dim: int | None = None) -> Any:
+        return as_inputs(name, x, dim=dim)
+
+    def trainable_layers(self, params: Params | None = None) -> tuple[int, ...]:
+        """Indices of the trained dense layers in the parameter list (``2 i`` for layer ``i``)."""
         dense = tuple(2 * i for i in range(self.depth))
         if self.trainable == "first":
             return dense[:1]
@@ -272,35 +206,12 @@ class MLP(Architecture):
             return dense[-1:]
         return dense
 
-    def check_inputs(self, name: str, x: Any, dim: int | None = None) -> Any:
-        from ntkx._validation import as_inputs
-
-        return as_inputs(name, x, dim=dim)
+    def partition(self, params: Params) -> tuple[Params, Params]:
+        return partition_layers(list(params), self.trainable_layers())
 
 
-_LAYER_CACHE: dict[MLP, tuple[Callable, Callable, Callable]] = {}
-_INIT_CACHE: dict[tuple[Architecture, int, bool], Callable] = {}
-
-
-def _jitted_init(spec: Architecture, input_dim: int) -> Callable:
-    """``key -> params``, compiled once per spec, input size and x64 mode.
-
-    Same random draws as the eager ``init_fn`` (jit does not change threefry's
-    bits), about 5x faster per call at width 1024, which Monte Carlo kernels need.
-    """
-    cache_key = (spec, input_dim, bool(jax.config.jax_enable_x64))
-    fn = _INIT_CACHE.get(cache_key)
-    if fn is None:
-        init_fn = spec.layers[0]
-        fn = jax.jit(lambda key: init_fn(key, (-1, input_dim))[1])
-        _INIT_CACHE[cache_key] = fn
-    return fn
-
-
+@functools.lru_cache(maxsize=64)
 def _mlp_layers(spec: MLP) -> tuple[Callable, Callable, Callable]:
-    cached = _LAYER_CACHE.get(spec)
-    if cached is not None:
-        return cached
     trained = set(spec.trainable_layers())
     layers = []
     for i in range(spec.depth):
@@ -314,9 +225,7 @@ def _mlp_layers(spec: MLP) -> tuple[Callable, Callable, Callable]:
         layers.append(dense if 2 * i in trained else _frozen(dense))
         if not last:
             layers.append(_activation_layer(spec.activation, spec.activation_params or ()))
-    triple = stax.serial(*layers)
-    _LAYER_CACHE[spec] = triple
-    return triple
+    return stax.serial(*layers)
 
 
 def mlp(

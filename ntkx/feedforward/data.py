@@ -37,7 +37,7 @@ from typing import Any, Final, NamedTuple
 import numpy as np
 from jaxtyping import Float
 
-from ntkx._validation import (
+from ntkx.core.validation import (
     as_inputs,
     check_choice,
     check_finite_number,
@@ -142,7 +142,7 @@ def make_target(
 
     Example:
         >>> import numpy as np
-        >>> from ntkx.data import make_target
+        >>> from ntkx.feedforward.data import make_target
         >>> g = make_target("l1", 2)
         >>> g(np.array([[1.0, -2.0]])).tolist()
         [3.0]
@@ -201,7 +201,7 @@ def target_from_callable(
 
     Example:
         >>> import numpy as np
-        >>> from ntkx.data import target_from_callable
+        >>> from ntkx.feedforward.data import target_from_callable
         >>> g = target_from_callable(lambda x: x[:, 0] ** 3, 2, name="cube0")
         >>> g(np.array([[2.0, 5.0]])).tolist()
         [8.0]
@@ -430,7 +430,7 @@ def geometry(kind: str, dim: int, radius: float = 1.0, **kwargs: Any) -> Geometr
     """Build a :class:`Geometry` (validated).
 
     Example:
-        >>> from ntkx.data import geometry
+        >>> from ntkx.feedforward.data import geometry
         >>> g = geometry("sphere", 3, 2.0)
         >>> g.sample(4, seed=0).shape
         (4, 3)
@@ -446,7 +446,7 @@ def training_set(name: str, dim: int, radius: float = 5.0, *, fix_value: float =
     * ``"negd"``: all ``d`` coordinates negative, :math:`[-r, 0]^d`.
 
     Example:
-        >>> from ntkx.data import training_set
+        >>> from ntkx.feedforward.data import training_set
         >>> training_set("fix1", 4).fixed
         ((0, 0.1),)
     """
@@ -597,13 +597,13 @@ def test_set(
     into the positive orthant (for the sqrt target).
 
     Example:
-        >>> from ntkx.data import geometry, test_set
+        >>> from ntkx.feedforward.data import geometry, test_set
         >>> ts = test_set(geometry("cube", 2, 1.0), 100, 3.0, seed=0)
         >>> bool((ts.distance > 0).all()), ts.excluded_inside_support
         (True, True)
     """
     if not isinstance(train, Geometry):
-        raise ValueError(f"train={train!r} is not allowed; expected an ntkx.data.Geometry.")
+        raise ValueError(f"train={train!r} is not allowed; expected an ntkx.feedforward.data.Geometry.")
     n = check_positive_int("n", n)
     radius = check_finite_number("radius", radius, minimum=0.0, strict=True)
     check_choice("shape", shape, TEST_SHAPES)
@@ -688,13 +688,13 @@ def rays(
     the origin makes the test non-trivial for positively homogeneous predictors.
 
     Example:
-        >>> from ntkx.data import geometry, rays
+        >>> from ntkx.feedforward.data import geometry, rays
         >>> r = rays(geometry("cube", 2, 1.0), 3, 10.0)
         >>> r.points.shape, bool((r.start >= 1.1).all())
         ((3, 100, 2), True)
     """
     if not isinstance(train, Geometry):
-        raise ValueError(f"train={train!r} is not allowed; expected an ntkx.data.Geometry.")
+        raise ValueError(f"train={train!r} is not allowed; expected an ntkx.feedforward.data.Geometry.")
     n_rays = check_positive_int("n_rays", n_rays)
     n_points = check_positive_int("n_points", n_points)
     if n_points < 3:

@@ -3,7 +3,7 @@
 Everything here is exact and deterministic given a seed: graphs come from networkx, labels from
 exact graph algorithms (never a network), and batches of graphs of different sizes are stored
 as padded dense arrays with a node mask (:class:`GraphBatch`), the input format of
-:class:`ntkx.gnn.GNN`.
+:class:`ntkx.GNN`.
 
 Tasks (Xu et al., How Neural Networks Extrapolate, ICLR 2021, arXiv 2009.11848, Section 4):
 
@@ -21,7 +21,7 @@ Families (connected graphs only): ``general`` (Erdos-Renyi, edge probability dra
 
 Example:
     >>> import numpy as np
-    >>> from ntkx.graphs import max_degree_dataset
+    >>> from ntkx.graphs.sampling import max_degree_dataset
     >>> data = max_degree_dataset(4, ["general"], 10, 12, seed=0)
     >>> data.batch.features.shape[0], data.labels.shape
     (4, (4,))
@@ -34,16 +34,13 @@ from typing import Final, NamedTuple
 
 import networkx as nx
 import numpy as np
-from jaxtyping import Array, Bool, Float
-
-from ntkx._validation import check_choice, check_finite_number, check_positive_int
+from ntkx.core.validation import check_choice, check_finite_number, check_positive_int
+from ntkx.graphs.batch import GraphBatch, batch_graphs, check_graph
 
 __all__ = [
     "FAMILIES",
-    "GraphBatch",
     "GraphData",
     "SpanningReport",
-    "batch_graphs",
     "max_degree_dataset",
     "max_degree_label",
     "sample_graph",
@@ -77,42 +74,6 @@ MIN_NODES: Final = {
 }
 GENERAL_P: Final = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 MAX_RESAMPLES: Final = 1000
-
-
-class GraphBatch(NamedTuple):
-    """A batch of graphs of different sizes as padded dense arrays.
-
-    Graph ``b`` has ``n_b = mask[b].sum()`` real nodes, stored first (indices ``0 .. n_b - 1``);
-    padded rows and columns of ``features`` and ``adjacency`` are zero and ``mask`` is False there.
-
-    Attributes:
-        features: node features ``(B, N, F)``.
-        adjacency: symmetric weighted adjacency ``(B, N, N)``; ``adjacency[b, u, v] > 0`` iff
-            ``(u, v)`` is an edge, with the edge weight as value (``1`` for unweighted graphs).
-        mask: ``(B, N)`` booleans, True for real nodes.
-    """
-
-    features: Float[Array, "B N F"]
-    adjacency: Float[Array, "B N N"]
-    mask: Bool[Array, "B N"]
-
-    @property
-    def num_graphs(self) -> int:
-        """Number of graphs ``B``."""
-        return int(np.shape(self.features)[0])
-
-    @property
-    def num_nodes(self) -> np.ndarray:
-        """Real nodes per graph, ``(B,)``."""
-        return np.asarray(self.mask).sum(axis=1)
-
-    def select(self, index: slice | np.ndarray | Sequence[int]) -> GraphBatch:
-        """The sub-batch of graphs ``index`` (a slice or integer / boolean index array)."""
-        return GraphBatch(
-            np.asarray(self.features)[index],
-            np.asarray(self.adjacency)[index],
-            np.asarray(self.mask)[index],
-        )
 
 
 class GraphData(NamedTuple):
@@ -215,18 +176,9 @@ def sample_graph(
     )
 
 
-def _check_graph(name: str, graph: nx.Graph) -> None:
-    if not isinstance(graph, nx.Graph) or graph.is_directed():
-        raise ValueError(f"{name}={graph!r} is not allowed; expected an undirected networkx graph.")
-    if graph.number_of_nodes() == 0:
-        raise ValueError(f"{name} is an empty graph (no nodes); expected at least one edge.")
-    if graph.number_of_edges() == 0:
-        raise ValueError(f"{name} has no edges; expected at least one edge.")
-
-
 def max_degree_label(graph: nx.Graph) -> int:
     """The largest node degree of ``graph`` (ValueError for an empty or edgeless graph)."""
-    _check_graph("graph", graph)
+    check_graph("graph", graph)
     return max(d for _, d in graph.degree())
 
 
@@ -237,7 +189,7 @@ def shortest_path_label(graph: nx.Graph, source: int, target: int, weight: str =
         ValueError: empty graph, a node not in the graph, a non-positive or non-finite weight,
             or a target not reachable from the source (never returns ``inf``).
     """
-    _check_graph("graph", graph)
+    check_graph("graph", graph)
     for name, node in (("source", source), ("target", target)):
         if node not in graph:
             raise ValueError(f"{name}={node!r} is not a node of the graph.")
@@ -253,68 +205,6 @@ def shortest_path_label(graph: nx.Graph, source: int, target: int, weight: str =
             f"target={target!r} is not reachable from source={source!r}; the shortest-path "
             "label would be infinite. Use connected graphs or a reachable target."
         ) from None
-
-
-def batch_graphs(
-    graphs: Sequence[nx.Graph],
-    features: Sequence[np.ndarray],
-    *,
-    n_max: int | None = None,
-    weight: str | None = None,
-) -> GraphBatch:
-    """Pad graphs of different sizes into one :class:`GraphBatch`.
-
-    Nodes are relabelled ``0 .. n - 1`` in ``graph.nodes`` order.
-
-    Args:
-        graphs: networkx graphs (each with at least one edge).
-        features: per graph an ``(n_nodes, F)`` array, rows in ``graph.nodes`` order.
-        n_max: padded size (default: the largest graph); must be at least every graph's size.
-        weight: edge attribute holding weights (positive, finite), or ``None`` for weight 1.
-    """
-    if len(graphs) == 0:
-        raise ValueError("graphs is empty; expected at least one graph.")
-    if len(features) != len(graphs):
-        raise ValueError(
-            f"features has {len(features)} entries; expected one per graph ({len(graphs)})."
-        )
-    sizes = []
-    for i, g in enumerate(graphs):
-        _check_graph(f"graphs[{i}]", g)
-        sizes.append(g.number_of_nodes())
-    largest = max(sizes)
-    n_pad = largest if n_max is None else check_positive_int("n_max", n_max)
-    if n_pad < largest:
-        raise ValueError(f"n_max={n_max} is not allowed; the largest graph has {largest} nodes.")
-    feats = [np.asarray(f, dtype=np.float64) for f in features]
-    dims = {f.shape[1] if f.ndim == 2 else -1 for f in feats}
-    if len(dims) != 1 or -1 in dims:
-        raise ValueError("features must all be 2-D (n_nodes, F) arrays with the same F.")
-    (dim,) = dims
-    b = len(graphs)
-    x = np.zeros((b, n_pad, dim))
-    adj = np.zeros((b, n_pad, n_pad))
-    mask = np.zeros((b, n_pad), dtype=bool)
-    for i, (g, f) in enumerate(zip(graphs, feats, strict=True)):
-        n = sizes[i]
-        if f.shape[0] != n:
-            raise ValueError(
-                f"features[{i}] has {f.shape[0]} rows; expected {n} (one per node of graphs[{i}])."
-            )
-        if not np.isfinite(f).all():
-            raise ValueError(f"features[{i}] contains non-finite values; expected finite values.")
-        index = {node: k for k, node in enumerate(g.nodes)}
-        for u, v, data in g.edges(data=True):
-            w = 1.0 if weight is None else float(data.get(weight, np.nan))
-            if not (np.isfinite(w) and w > 0):
-                raise ValueError(
-                    f"graphs[{i}] edge ({u}, {v}) has {weight}={w}; expected a finite positive "
-                    "weight."
-                )
-            adj[i, index[u], index[v]] = adj[i, index[v], index[u]] = w
-        x[i, :n] = f
-        mask[i, :n] = True
-    return GraphBatch(x, adj, mask)
 
 
 def _sizes(rng: np.random.Generator, n_graphs: int, n_min: int, n_max: int) -> np.ndarray:
@@ -487,7 +377,7 @@ def spanning_rank(graphs: Sequence[nx.Graph], *, tol: float | None = None) -> Sp
         raise ValueError("graphs is empty; expected at least one graph.")
     rows = []
     for i, g in enumerate(graphs):
-        _check_graph(f"graphs[{i}]", g)
+        check_graph(f"graphs[{i}]", g)
         deg = np.array([d for _, d in g.degree()])
         gmax, gmin = deg.max(), deg.min()
         rows.append([gmax, gmin, gmax * np.sum(deg == gmax), gmin * np.sum(deg == gmin)])

@@ -37,10 +37,17 @@ training points), so the solve is robust and says what it did:
    eigenvalues below ``n * eps * max eigenvalue`` (the minimum-norm
    least-squares solution).
 
-The solve runs in float64 whenever memory allows (a float32 kernel is
-promoted: its entries carry float32 rounding, but the factorization does not
-add float32 round-off on top, which matters because these kernels are often
-ill-conditioned); otherwise in the kernel's dtype.
+The solve runs in float64 unless ``solve_dtype="float32"`` is asked for (a
+float32 kernel is promoted: its entries carry float32 rounding, but the
+factorization does not add float32 round-off on top, which matters because
+these kernels are often ill-conditioned). It never depends on free memory: a
+float64 solve that cannot fit raises :class:`ntkx.InsufficientMemoryError`.
+
+Kernels come from the kernel engine (:func:`ntkx.kernel`) with any ``method``:
+with ``method="monte_carlo"`` the train/train and test/train kernels come from
+the same sampled networks (one ``key``), and the diagnostics report the
+kernel's relative standard error. A precomputed training kernel (an array or a
+:class:`ntkx.KernelEstimate`) is accepted in place of the network.
 
 The path taken and the diagnostics (smallest eigenvalue, condition number)
 are in :class:`SolveDiagnostics`.
@@ -59,14 +66,10 @@ import scipy.sparse.linalg
 from jaxtyping import Array, Float
 
 from ntkx import _compat
-from ntkx._validation import as_targets, check_choice, check_finite_number
-from ntkx.architectures import Architecture
-from ntkx.kernels import (
-    GETS,
-    available_memory_bytes,
-    precision_context,
-    resolve_dtype,
-)
+from ntkx.core.kernels import KernelEstimate, kernel
+from ntkx.core.numerics import check_memory, precision_context, resolve_dtype
+from ntkx.core.protocol import GETS, KERNEL_METHODS, Architecture, num_points
+from ntkx.core.validation import as_targets, check_choice, check_finite_number, check_positive_int
 
 __all__ = [
     "KernelRegression",
@@ -101,6 +104,11 @@ class SolveDiagnostics(NamedTuple):
         n_train: number of training points given.
         n_unique: number after merging exact duplicates.
         rank: numerical rank used by ``eigh-pinv`` (``n_unique`` otherwise).
+        kernel_method: how the training kernel was computed (``"closed_form"``,
+            ``"monte_carlo"``, ``"empirical"`` or ``"precomputed"``).
+        n_samples: networks averaged for a Monte Carlo kernel (0 otherwise).
+        kernel_rel_stderr: ``||stderr||_F / ||K||_F`` of a Monte Carlo training kernel
+            (0.0 for exact kernels).
     """
 
     path: str
@@ -111,6 +119,9 @@ class SolveDiagnostics(NamedTuple):
     n_train: int
     n_unique: int
     rank: int
+    kernel_method: str = "precomputed"
+    n_samples: int = 0
+    kernel_rel_stderr: float = 0.0
 
 
 class _Factorization:
@@ -217,18 +228,25 @@ def _check_kernel(name: str, k: Any) -> np.ndarray:
     return k
 
 
-def _solve_dtype(k: np.ndarray) -> np.dtype:
-    """float64 if a float64 copy plus its factor fit in half the available memory."""
-    need = 2 * k.shape[0] * k.shape[1] * 8
-    if k.dtype == np.float64 or need <= 0.5 * available_memory_bytes():
-        return np.dtype("float64")
-    return k.dtype
+SOLVE_DTYPES: Final = ("float64", "float32")
 
 
 def _solve(
-    k: np.ndarray, y: np.ndarray, ridge: float, counts: np.ndarray | None, n_train: int
+    k: np.ndarray,
+    y: np.ndarray,
+    ridge: float,
+    counts: np.ndarray | None,
+    n_train: int,
+    solve_dtype: str = "float64",
 ) -> tuple[np.ndarray, _Factorization, SolveDiagnostics]:
-    a = np.array(k, dtype=_solve_dtype(k), copy=True)
+    dtype = np.dtype(check_choice("solve_dtype", solve_dtype, SOLVE_DTYPES))
+    n = k.shape[0]
+    check_memory(
+        f"a {dtype.name} solve of {n} points",
+        {"matrix": n * n * dtype.itemsize, "factor": n * n * dtype.itemsize},
+        "Use fewer training points or solve_dtype='float32'.",
+    )
+    a = np.array(k, dtype=dtype, copy=True)
     if ridge:
         weights = 1.0 if counts is None else 1.0 / counts
         a[np.diag_indices_from(a)] += ridge * weights
@@ -238,7 +256,11 @@ def _solve(
 
 
 def solve_kernel_system(
-    k_train_train: Float[Array, "n n"], y_train: Float[Array, "n ..."], ridge: float = 0.0
+    k_train_train: Float[Array, "n n"],
+    y_train: Float[Array, "n ..."],
+    ridge: float = 0.0,
+    *,
+    solve_dtype: str = "float64",
 ) -> tuple[np.ndarray, SolveDiagnostics]:
     """Solve ``(K + ridge I) alpha = y`` robustly (see the module docstring).
 
@@ -246,6 +268,7 @@ def solve_kernel_system(
         k_train_train: ``(n, n)`` symmetric positive semi-definite kernel.
         y_train: ``(n,)`` or ``(n, k)`` targets.
         ridge: absolute ridge ``>= 0`` (scikit-learn's ``alpha``).
+        solve_dtype: ``"float64"`` (default) or ``"float32"``.
 
     Returns:
         ``(alpha, diagnostics)`` with ``alpha`` shaped like ``y_train``;
@@ -253,7 +276,7 @@ def solve_kernel_system(
 
     Example:
         >>> import numpy as np
-        >>> from ntkx.solvers import solve_kernel_system
+        >>> from ntkx.core.solvers import solve_kernel_system
         >>> alpha, diag = solve_kernel_system(np.eye(2), np.array([1.0, 2.0]))
         >>> alpha.tolist(), diag.path
         ([1.0, 2.0], 'cholesky')
@@ -261,7 +284,7 @@ def solve_kernel_system(
     k = _check_kernel("k_train_train", k_train_train)
     ridge = check_finite_number("ridge", ridge, minimum=0.0)
     y = as_targets("y_train", y_train, k.shape[0])
-    alpha, _, diag = _solve(k, y, ridge, None, k.shape[0])
+    alpha, _, diag = _solve(k, y, ridge, None, k.shape[0], solve_dtype)
     return (alpha[:, 0] if np.ndim(y_train) == 1 else alpha), diag
 
 
@@ -277,34 +300,65 @@ def _merge_duplicates(x: Any, y: np.ndarray) -> tuple[Any, np.ndarray, np.ndarra
     return unique, sums / counts[:, None], counts.astype(np.float64)
 
 
+class _KernelSource(NamedTuple):
+    """How a :class:`KernelRegression` computes kernels: one engine call, fixed options."""
+
+    net: Architecture | None
+    get: str
+    method: str
+    dtype: np.dtype
+    key: Any
+    n_samples: int
+
+    def __call__(self, x1: Any, x2: Any) -> tuple[np.ndarray, float]:
+        """``(K(x1, x2), relative standard error)``; ``x2=None`` means ``x1``."""
+        value = kernel(
+            self.net,
+            x1,
+            x2,
+            self.get,
+            self.method,
+            key=self.key,
+            n_samples=self.n_samples,
+            dtype=self.dtype.name,
+        )
+        if isinstance(value, KernelEstimate):
+            scale = float(np.linalg.norm(value.mean))
+            rel = float(np.linalg.norm(value.stderr)) / scale if scale > 0 else float("inf")
+            return value.mean, rel
+        return value, 0.0
+
+
 class KernelRegression:
     r"""The trained infinitely wide network (final class; build with :func:`kernel_regression`).
 
     Attributes:
-        net: the architecture whose kernel is used.
+        net: the architecture whose kernel is used (``None`` for a precomputed kernel).
         get: ``"ntk"`` or ``"nngp"``.
+        method: how kernels are computed (``"closed_form"``, ``"monte_carlo"``,
+            ``"precomputed"``).
         ridge: the absolute ridge.
-        x_train: training inputs after merging exact duplicates.
+        x_train: training inputs after merging exact duplicates (``None`` if precomputed).
         alpha: dual coefficients, ``(n_unique, k)``.
         diagnostics: :class:`SolveDiagnostics`.
     """
 
     def __init__(
         self,
-        net: Architecture,
-        get: str,
+        source: _KernelSource | None,
         ridge: float,
-        dtype: np.dtype,
         x_train: Any,
         alpha: np.ndarray,
         factorization: _Factorization,
         diagnostics: SolveDiagnostics,
         squeeze: bool,
     ):
-        self.net = net
-        self.get = get
+        self._source = source
+        self.net = None if source is None else source.net
+        self.get = "precomputed" if source is None else source.get
+        self.method = "precomputed" if source is None else source.method
+        self.dtype = None if source is None else source.dtype
         self.ridge = ridge
-        self.dtype = dtype
         self.x_train = x_train
         self.alpha = alpha
         self.diagnostics = diagnostics
@@ -315,39 +369,79 @@ class KernelRegression:
         raise TypeError("KernelRegression is final; compose it instead of subclassing.")
 
     def _chunks(self, x: Any) -> list[Any]:
-        if isinstance(x, np.ndarray) and x.shape[0] > PREDICT_CHUNK:
-            return [x[i : i + PREDICT_CHUNK] for i in range(0, x.shape[0], PREDICT_CHUNK)]
-        return [x]
+        n = num_points(x)
+        return [x[i : i + PREDICT_CHUNK] for i in range(0, n, PREDICT_CHUNK)]
 
     def _k_test_train(self, x: Any) -> np.ndarray:
-        return self.net.kernel(x, self.x_train, self.get, dtype=self.dtype.name)
+        assert self._source is not None
+        return self._source(x, self.x_train)[0]
 
-    def predict(self, x: Float[Array, "m d"]) -> Float[np.ndarray, "m ..."]:
+    def _check_test(self, name: str, x: Any) -> Any:
+        if self._source is None:
+            raise ValueError(
+                "this model was fitted on a precomputed kernel, so it cannot compute kernels of "
+                f"new {name}; use predict_kernel(k_test_train)."
+            )
+        return self.net.check_inputs(name, x, dim=self.net.input_dim(self.x_train))
+
+    def predict(self, x: Any) -> Float[np.ndarray, "m ..."]:
         """Predictions at ``x``: ``(m,)`` if the targets were 1-D, else ``(m, k)``."""
-        x = self.net.check_inputs("x", x, dim=_feature_dim(self.x_train))
+        x = self._check_test("x", x)
         out = np.concatenate([self._k_test_train(c) @ self.alpha for c in self._chunks(x)])
+        return out[:, 0] if self._squeeze else out
+
+    def predict_kernel(self, k_test_train: Float[Array, "m n"]) -> Float[np.ndarray, "m ..."]:
+        """Predictions from a precomputed ``(m, n_unique)`` test/train kernel."""
+        k = np.asarray(k_test_train.mean if isinstance(k_test_train, KernelEstimate) else k_test_train)
+        if k.ndim != 2 or k.shape[1] != self.alpha.shape[0] or not np.isfinite(k).all():
+            raise ValueError(
+                f"k_test_train has shape {k.shape}; expected a finite (m, {self.alpha.shape[0]}) "
+                "matrix (one column per training point)."
+            )
+        out = k @ self.alpha
         return out[:, 0] if self._squeeze else out
 
     def __repr__(self) -> str:
         d = self.diagnostics
         return (
-            f"KernelRegression(get={self.get!r}, ridge={self.ridge}, n_train={d.n_train}, "
-            f"n_unique={d.n_unique}, path={d.path!r}, condition_number={d.condition_number:.3g})"
+            f"KernelRegression(get={self.get!r}, method={self.method!r}, ridge={self.ridge}, "
+            f"n_train={d.n_train}, n_unique={d.n_unique}, path={d.path!r}, "
+            f"condition_number={d.condition_number:.3g})"
         )
 
 
-def _feature_dim(x: Any) -> int | None:
-    return x.shape[1] if isinstance(x, np.ndarray) and x.ndim == 2 else None
+def _require_architecture(net: Any) -> None:
+    if not isinstance(net, Architecture):
+        raise TypeError(
+            f"net has type {type(net).__name__}; expected an ntkx architecture (ntkx.mlp, "
+            "ntkx.graphs.message_passing, or ntkx.from_stax(init_fn, apply_fn, kernel_fn))."
+        )
+
+
+def _source(
+    net: Any, get: str, method: str, dtype: Any, key: Any, n_samples: int
+) -> _KernelSource:
+    check_choice("get", get, GETS)
+    check_choice("method", method, KERNEL_METHODS[:2])
+    if method == "monte_carlo":
+        if key is None:
+            raise ValueError("key=None is not allowed for method='monte_carlo'; pass a PRNG key.")
+        n_samples = check_positive_int("n_samples", n_samples)
+    return _KernelSource(net, get, method, resolve_dtype(dtype), key, n_samples)
 
 
 def kernel_regression(
-    net: Architecture,
-    x_train: Float[Array, "n d"],
+    net: Architecture | np.ndarray | KernelEstimate,
+    x_train: Any,
     y_train: Float[Array, "n ..."],
     ridge: float = 0.0,
     *,
     get: str = "ntk",
+    method: str = "closed_form",
+    n_samples: int = 64,
+    key: Any = None,
     dtype: str | None = None,
+    solve_dtype: str = "float64",
 ) -> KernelRegression:
     r"""Predictor of the infinitely wide ``net`` trained to convergence on ``(x_train, y_train)``.
 
@@ -361,12 +455,17 @@ def kernel_regression(
     Lemma 1). ``ridge`` is absolute (= scikit-learn's ``KernelRidge(alpha)``).
 
     Args:
-        net: an architecture (e.g. :func:`ntkx.mlp`).
-        x_train: ``(n, d)`` training inputs (or a graph batch for GNNs).
+        net: any architecture; or a precomputed ``(n, n)`` training kernel (an array or a
+            :class:`ntkx.KernelEstimate`) with ``x_train=None`` (then predict with
+            :meth:`KernelRegression.predict_kernel`).
+        x_train: a batch of ``n`` training inputs (``(n, d)`` array or graph batch).
         y_train: ``(n,)`` or ``(n, k)`` targets.
         ridge: absolute ridge ``>= 0``.
         get: ``"ntk"`` or ``"nngp"``.
-        dtype: ``"float32"``, ``"float64"`` or ``None`` (jax's default).
+        method: ``"closed_form"`` or ``"monte_carlo"`` (train/train and test/train kernels
+            from the same ``n_samples`` networks drawn from ``key``).
+        dtype: kernel dtype, ``"float32"``, ``"float64"`` or ``None`` (jax's default).
+        solve_dtype: dtype of the linear solve (default float64, whatever the kernel's).
 
     Returns:
         A :class:`KernelRegression` with ``.predict(x)`` and ``.diagnostics``.
@@ -378,35 +477,51 @@ def kernel_regression(
         >>> bool(np.allclose(model.predict([[4.0, 4.0]]), [4.0]))  # Lemma 1: exact
         True
     """
-    check_choice("get", get, GETS)
     ridge = check_finite_number("ridge", ridge, minimum=0.0)
-    np_dtype = resolve_dtype(dtype)
+    if not isinstance(net, Architecture):
+        return _precomputed_regression(net, x_train, y_train, ridge, solve_dtype)
+    source = _source(net, get, method, dtype, key, n_samples)
     x = net.check_inputs("x_train", x_train)
-    n = _num_points(x)
+    n = num_points(x)
     y = as_targets("y_train", y_train, n)
     x_unique, y_unique, counts = _merge_duplicates(x, y.astype(np.float64))
-    k = net.kernel(x_unique, None, get, dtype=np_dtype.name)
-    alpha, fact, diag = _solve(k, y_unique, ridge, counts, n)
+    k, rel_stderr = source(x_unique, None)
+    alpha, fact, diag = _solve(k, y_unique, ridge, counts, n, solve_dtype)
+    diag = diag._replace(
+        kernel_method=method,
+        n_samples=source.n_samples if method == "monte_carlo" else 0,
+        kernel_rel_stderr=rel_stderr,
+    )
     return KernelRegression(
-        net, get, ridge, np_dtype, x_unique, alpha, fact, diag, squeeze=np.ndim(y_train) == 1
+        source, ridge, x_unique, alpha, fact, diag, squeeze=np.ndim(y_train) == 1
     )
 
 
-def _num_points(x: Any) -> int:
-    if isinstance(x, np.ndarray):
-        return x.shape[0]
-    num = getattr(x, "num_graphs", None)
-    if num is not None:
-        return int(num)
-    leaves = [leaf for leaf in jax.tree_util.tree_leaves(x) if np.ndim(leaf) > 0]
-    return int(np.shape(leaves[0])[0])
+def _precomputed_regression(
+    k: Any, x_train: Any, y_train: Any, ridge: float, solve_dtype: str
+) -> KernelRegression:
+    if x_train is not None:
+        raise TypeError(
+            f"net has type {type(k).__name__} and x_train is given; expected an ntkx architecture "
+            "with training inputs, or a precomputed (n, n) kernel with x_train=None."
+        )
+    rel, n_samples = 0.0, 0
+    if isinstance(k, KernelEstimate):
+        scale = float(np.linalg.norm(k.mean))
+        rel = float(np.linalg.norm(k.stderr)) / scale if scale > 0 else float("inf")
+        k, n_samples = k.mean, k.n_samples
+    k = _check_kernel("net (a precomputed kernel)", k)
+    y = as_targets("y_train", y_train, k.shape[0])
+    alpha, fact, diag = _solve(k, y, ridge, None, k.shape[0], solve_dtype)
+    diag = diag._replace(kernel_method="precomputed", n_samples=n_samples, kernel_rel_stderr=rel)
+    return KernelRegression(None, ridge, None, alpha, fact, diag, squeeze=np.ndim(y_train) == 1)
 
 
 def gradient_flow(
     net: Architecture,
-    x_train: Float[Array, "n d"],
+    x_train: Any,
     y_train: Float[Array, "n ..."],
-    x_test: Float[Array, "m d"],
+    x_test: Any,
     t: float | Float[Array, " T"],
     *,
     get: str = "ntk",
@@ -429,17 +544,18 @@ def gradient_flow(
         ``(m,)`` / ``(m, k)`` predictions for scalar ``t``; ``(T, m)`` /
         ``(T, m, k)`` for an array of times.
     """
-    check_choice("get", get, GETS)
-    np_dtype = resolve_dtype(dtype)
+    _require_architecture(net)
+    source = _source(net, get, "closed_form", dtype, None, 1)
     learning_rate = check_finite_number("learning_rate", learning_rate, minimum=0.0, strict=True)
     xtr = net.check_inputs("x_train", x_train)
-    xte = net.check_inputs("x_test", x_test, dim=_feature_dim(xtr))
-    y = as_targets("y_train", y_train, _num_points(xtr))
+    xte = net.check_inputs("x_test", x_test, dim=net.input_dim(xtr))
+    y = as_targets("y_train", y_train, num_points(xtr))
     times = np.asarray(t, dtype=np.float64)
     if times.ndim > 1 or not np.isfinite(times).all() or (times < 0).any():
         raise ValueError(f"t={t!r} is not allowed; expected a time >= 0 or a 1-D array of them.")
-    k_tt = net.kernel(xtr, None, get, dtype=np_dtype.name)
-    k_st = net.kernel(xte, xtr, get, dtype=np_dtype.name)
+    k_tt, _ = source(xtr, None)
+    k_st, _ = source(xte, xtr)
+    np_dtype = source.dtype
     with precision_context(np_dtype):
         predict_fn = _nt.predict.gradient_descent_mse(
             k_tt, y.astype(np_dtype), learning_rate=learning_rate, trace_axes=(-1,)
@@ -456,9 +572,9 @@ def gradient_flow(
 
 def nngp_posterior(
     net: Architecture,
-    x_train: Float[Array, "n d"],
+    x_train: Any,
     y_train: Float[Array, " n"],
-    x_test: Float[Array, "m d"],
+    x_test: Any,
     noise: float = 0.0,
     *,
     dtype: str | None = None,
@@ -469,32 +585,31 @@ def nngp_posterior(
         \mu(x) = \Sigma(x, X)(\Sigma(X, X) + \sigma^2 I)^{-1} Y, \quad
         v(x) = \Sigma(x, x) - \Sigma(x, X)(\Sigma(X, X) + \sigma^2 I)^{-1}\Sigma(X, x).
 
-    ``noise`` is the observation noise variance :math:`\sigma^2` (absolute).
+    ``noise`` is the observation noise variance :math:`\sigma^2` (absolute, ``>= 0``).
     The variance is of the latent function (add ``noise`` for a new
     observation) and is clipped at 0 against round-off.
 
     Returns:
         ``(mean, variance)``: mean ``(m,)`` or ``(m, k)``, variance ``(m,)``.
     """
+    noise = check_finite_number("noise", noise, minimum=0.0)
     model = kernel_regression(net, x_train, y_train, ridge=noise, get="nngp", dtype=dtype)
-    xte = net.check_inputs("x_test", x_test, dim=_feature_dim(model.x_train))
+    xte = model._check_test("x_test", x_test)
     means, variances = [], []
     for chunk in model._chunks(xte):
         k_st = model._k_test_train(chunk)
         means.append(k_st @ model.alpha)
-        k_ss = _kernel_diagonal(net, chunk, model.dtype)
+        k_ss = _kernel_diagonal(model._source, chunk)
         reduction = np.einsum("ij,ji->i", k_st, model._factorization.solve(k_st.T))
         variances.append(np.maximum(k_ss - reduction, 0.0))
     mean = np.concatenate(means)
     return (mean[:, 0] if model._squeeze else mean), np.concatenate(variances)
 
 
-def _kernel_diagonal(net: Architecture, x: Any, dtype: np.dtype) -> np.ndarray:
-    if not isinstance(x, np.ndarray):
-        return np.diag(net.kernel(x, None, "nngp", dtype=dtype.name))
+def _kernel_diagonal(source: _KernelSource, x: Any) -> np.ndarray:
+    """``K(x_i, x_i)`` through blocks of 512 inputs (their diagonal tiles)."""
     block = 512
     parts = [
-        np.diag(net.kernel(x[i : i + block], None, "nngp", dtype=dtype.name))
-        for i in range(0, x.shape[0], block)
+        np.diag(source(x[i : i + block], None)[0]) for i in range(0, num_points(x), block)
     ]
     return np.concatenate(parts)

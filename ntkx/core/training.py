@@ -13,7 +13,7 @@ Two trainers, both jit-compiled with :func:`jax.lax.scan` (no Python loop per st
   limit, gradient *flow* on this loss with learning rate :math:`\eta` evolves
   the outputs by :math:`\dot f = -\eta \Theta (f - y) / N`, exactly
   neural-tangents' ``predict.gradient_descent_mse`` normalisation used by
-  :func:`ntkx.solvers.gradient_flow`: after ``steps`` steps the infinite-width
+  :func:`ntkx.core.solvers.gradient_flow`: after ``steps`` steps the infinite-width
   prediction is ``gradient_flow(..., t=learning_rate * steps)`` (plus the
   initial output, see :func:`linearized_gd_prediction`).
 * :func:`train_adam` — the paper's practical setting: Adam with PyTorch's
@@ -43,9 +43,10 @@ import numpy as np
 import optax
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ntkx._validation import as_targets, check_finite_number, check_positive_int
-from ntkx.architectures import Architecture, Params
-from ntkx.kernels import precision_context, resolve_dtype
+from ntkx.core.kernels import kernel
+from ntkx.core.numerics import precision_context, resolve_dtype
+from ntkx.core.protocol import Architecture, Params
+from ntkx.core.validation import as_targets, check_finite_number, check_positive_int
 
 __all__ = [
     "TrainResult",
@@ -173,7 +174,7 @@ def train_gd(
 
     Example:
         >>> import jax, numpy as np, ntkx
-        >>> from ntkx.training import train_gd
+        >>> from ntkx.core.training import train_gd
         >>> net = ntkx.mlp(width=64)
         >>> x = np.random.default_rng(0).normal(size=(8, 2)); y = x[:, 0]
         >>> res = train_gd(net, net.init(jax.random.key(0), 2), x, y,
@@ -251,7 +252,7 @@ def _check_losses(losses: np.ndarray, unit: str, every: int = 1) -> None:
             f"training diverged: the loss became non-finite at {unit} {first * every} "
             f"(last finite loss {losses[:first][-1] if first else float('nan'):.4g}); reduce "
             "learning_rate (for gradient descent in the NTK regime, below "
-            "ntkx.training.stable_learning_rate(kernel))."
+            "ntkx.core.training.stable_learning_rate(kernel))."
         )
 
 
@@ -317,7 +318,7 @@ def train_adam(
 
     Example:
         >>> import jax, numpy as np, ntkx
-        >>> from ntkx.training import train_adam
+        >>> from ntkx.core.training import train_adam
         >>> net = ntkx.mlp(width=32, b_std=1.0)
         >>> x = np.random.default_rng(0).normal(size=(40, 2)); y = x.sum(1)
         >>> res = train_adam(net, net.init(jax.random.key(0), 2), x, y,
@@ -447,12 +448,12 @@ def linearized_gd_prediction(
     ``f0_test`` are the network's outputs at initialization (default 0: the
     mean over initializations). As ``learning_rate -> 0`` with
     ``learning_rate * steps = t`` fixed this tends to
-    :func:`ntkx.solvers.gradient_flow` at time ``t``. Scalar outputs only.
+    :func:`ntkx.core.solvers.gradient_flow` at time ``t``. Scalar outputs only.
     """
     learning_rate = check_finite_number("learning_rate", learning_rate, minimum=0.0, strict=True)
     steps = check_positive_int("steps", steps)
     xtr = net.check_inputs("x_train", x_train)
-    xte = net.check_inputs("x_test", x_test, dim=xtr.shape[1])
+    xte = net.check_inputs("x_test", x_test, dim=net.input_dim(xtr))
     n = xtr.shape[0]
     y = as_targets("y_train", y_train, n)
     if y.shape[1] != 1:
@@ -460,8 +461,8 @@ def linearized_gd_prediction(
     y = y[:, 0].astype(np.float64)
     f0tr = np.zeros(n) if f0_train is None else _vector("f0_train", f0_train, n)
     f0te = np.zeros(xte.shape[0]) if f0_test is None else _vector("f0_test", f0_test, xte.shape[0])
-    k_tt = np.asarray(net.kernel(xtr, dtype=dtype), np.float64)
-    k_st = np.asarray(net.kernel(xte, xtr, dtype=dtype), np.float64)
+    k_tt = np.asarray(kernel(net, xtr, dtype=dtype), np.float64)
+    k_st = np.asarray(kernel(net, xte, xtr, dtype=dtype), np.float64)
     lam, vec = np.linalg.eigh(k_tt)
     lam = np.maximum(lam, 0.0)
     u = learning_rate * lam / n

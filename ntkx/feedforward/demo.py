@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ntkx.architectures import mlp
-from ntkx.solvers import kernel_regression
+from ntkx.feedforward.mlp import mlp
+from ntkx.core.solvers import kernel_regression
 
 __all__ = ["main", "run_demo"]
 

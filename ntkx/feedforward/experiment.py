@@ -5,16 +5,16 @@ dimension, radii, architecture, widths, seeds, trainer) and
 
 1. draws the training set, an out-of-support test set (points inside the
    training support excluded by default) and rays outside the support;
-2. fits the NTK predictor of the spec (:func:`ntkx.solvers.kernel_regression`)
+2. fits the NTK predictor of the spec (:func:`ntkx.core.solvers.kernel_regression`)
    and, for each width and seed, trains the finite network *of the same spec*
-   (:func:`ntkx.training.train_adam` or :func:`ntkx.training.train_gd`);
+   (:func:`ntkx.core.training.train_adam` or :func:`ntkx.core.training.train_gd`);
 3. measures, for every predictor: directional linearity (R^2 along rays through
    the origin and from an off-origin base point), out-of-support MSE and the three
    MAPE variants, the binned extrapolation curve, and (for the NTK predictor) the
    convergence of the directional slope (Theorem 1 of arXiv 2009.11848);
 4. optionally sweeps the width: finite networks trained by full-batch gradient
    descent against the NTK-regime prediction of the *same* run
-   (:func:`ntkx.training.linearized_gd_prediction`, with the network's own
+   (:func:`ntkx.core.training.linearized_gd_prediction`, with the network's own
    initial outputs), on and off the training support;
 5. writes ``result.json`` (every number, the config and the seeds) and PNG plots
    into ``out_dir``.
@@ -36,9 +36,9 @@ from typing import Any, Final
 import jax
 import numpy as np
 
-from ntkx._validation import check_choice, check_finite_number, check_positive_int
-from ntkx.architectures import ACTIVATIONS, MLP, mlp
-from ntkx.data import (
+from ntkx.core.validation import check_choice, check_finite_number, check_positive_int
+from ntkx.feedforward.mlp import ACTIVATIONS, MLP, mlp
+from ntkx.feedforward.data import (
     GEOMETRY_KINDS,
     TARGETS,
     TRAINING_SETS,
@@ -65,8 +65,8 @@ from ntkx.plotting import (
     plot_ray,
     plot_width_sweep,
 )
-from ntkx.solvers import kernel_regression
-from ntkx.training import linearized_gd_prediction, stable_learning_rate, train_adam, train_gd
+from ntkx.core.solvers import kernel_regression
+from ntkx.core.training import linearized_gd_prediction, stable_learning_rate, train_adam, train_gd
 
 __all__ = ["CurveConfig", "curve_main", "fit_power_law", "run_curve", "width_sweep"]
 
@@ -98,7 +98,7 @@ def _ints(name: str, values: Sequence[int], *, allow_empty: bool = False) -> tup
 class CurveConfig:
     """One configuration of the ``curve`` experiment (validated at construction).
 
-    Data: ``target`` (:data:`ntkx.data.TARGETS`), ``geometry`` (a geometry kind
+    Data: ``target`` (:data:`ntkx.feedforward.data.TARGETS`), ``geometry`` (a geometry kind
     or ``"all"``/``"fix1"``/``"negd"``), ``dim``, ``train_radius``, ``n_train``
     (ignored for ``"basis"``: ``2 dim`` points), test set of ``n_test`` points in a
     ``test_shape`` of ``test_radius`` (``exclude_support``: drop points inside the
@@ -258,9 +258,9 @@ def width_sweep(
 
     For each width in ``config.sweep_widths`` and seed in ``config.sweep_seeds``:
     draw ``sweep_n_train`` training points, initialize the network of that width,
-    run ``sweep_steps`` steps of :func:`ntkx.training.train_gd` at half the
+    run ``sweep_steps`` steps of :func:`ntkx.core.training.train_gd` at half the
     stability limit of the infinite-width NTK, and compare its outputs with
-    :func:`ntkx.training.linearized_gd_prediction` for the same learning rate,
+    :func:`ntkx.core.training.linearized_gd_prediction` for the same learning rate,
     steps and initial outputs (the infinite-width prediction of this very run).
     The relative RMS gap is reported on fresh points from the training geometry
     ("on support") and on the out-of-support test set ("off support"); theory
@@ -347,7 +347,7 @@ def run_curve(
     ``result.json`` and the PNG plots there (see the module docstring).
 
     Example:
-        >>> from ntkx.experiments import CurveConfig, run_curve
+        >>> from ntkx.feedforward.experiment import CurveConfig, run_curve
         >>> cfg = CurveConfig(target="l1", dim=2, n_train=64, n_test=64, widths=(32,),
         ...                   epochs=5, n_rays=10)
         >>> res = run_curve(cfg, progress=False)

@@ -8,13 +8,13 @@ and two PNG plots: ``error_vs_size.png`` and ``per_family.png``.
 Metric: MAPE is the *mean* absolute percentage error ``100 mean |y - y_hat| / |y|``, as in the
 paper's graph code (arXiv 2009.11848, Section 4).
 
-Methods: ``finite`` trains finite GNNs with :func:`ntkx.training.train_adam` (Adam, weight decay
+Methods: ``finite`` trains finite GNNs with :func:`ntkx.core.training.train_adam` (Adam, weight decay
 1e-5, learning rate halved every 50 epochs); ``kernel`` solves kernel regression with the
 closed-form kernel (sum/mean) or a Monte Carlo kernel (max/min) through
-:func:`ntkx.solvers.solve_kernel_system`.
+:func:`ntkx.core.solvers.solve_kernel_system`.
 
 Example:
-    >>> from ntkx.graph_experiments import graph_main
+    >>> from ntkx.graphs.experiment import graph_main
     >>> graph_main(["--quick", "--out", "/tmp/ntkx-graph"])  # doctest: +SKIP
     0
 """
@@ -32,9 +32,9 @@ from typing import Any, Final
 import jax
 import numpy as np
 
-from ntkx._validation import check_choice, check_positive_int
-from ntkx.gnn import AGGREGATIONS, GNN, gnn, monte_carlo_kernel
-from ntkx.graphs import (
+from ntkx.core.validation import check_choice, check_positive_int
+from ntkx.graphs.message_passing import AGGREGATIONS, GNN, gnn, monte_carlo_kernel
+from ntkx.graphs.sampling import (
     FAMILIES,
     GraphData,
     max_degree_dataset,
@@ -97,7 +97,7 @@ def _dataset(task: str, n: int, families: Sequence[str], sizes: tuple[int, int],
 def _predict_finite(
     net: GNN, train: GraphData, tests: list[GraphData], key: Any, cfg: dict[str, Any]
 ) -> tuple[list[np.ndarray], float]:
-    from ntkx.training import train_adam
+    from ntkx.core.training import train_adam
 
     k_init, k_train = jax.random.split(key)
     params = net.init(k_init, train.batch.features.shape[-1])
@@ -122,7 +122,7 @@ def _predict_finite(
 def _predict_kernel(
     net: GNN, train: GraphData, tests: list[GraphData], key: Any, cfg: dict[str, Any]
 ) -> tuple[list[np.ndarray], float]:
-    from ntkx.solvers import solve_kernel_system
+    from ntkx.core.solvers import solve_kernel_system
 
     if net.has_closed_form and not cfg["monte_carlo"]:
 

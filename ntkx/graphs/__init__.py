@@ -1,0 +1,7 @@
+"""Graph networks and algorithmic tasks (Xu et al., ICLR 2021, Section 4).
+
+* :mod:`ntkx.graphs.batch` — :class:`ntkx.GraphBatch`, the input type of graph networks;
+* :mod:`ntkx.graphs.sampling` — graph families, the max-degree and shortest-path tasks;
+* :mod:`ntkx.graphs.message_passing` — the message-passing GNN (:func:`ntkx.gnn`);
+* :mod:`ntkx.graphs.experiment` — the ``graph`` experiment (``ntkx graph``).
+"""

@@ -1,0 +1,224 @@
+"""Batches of graphs: the input type of graph networks (padded dense arrays with a node mask).
+
+A :class:`GraphBatch` holds ``B`` graphs of up to ``N`` nodes: node features
+``(B, N, F)``, a symmetric weighted adjacency ``(B, N, N)`` and a node mask
+``(B, N)``. Like an array of inputs it has ``len(batch) == B`` and slicing
+``batch[i:j]``, and it is a jax pytree (leaves share the leading axis ``B``),
+so the kernel engine, the solvers and the trainers treat it as they treat an
+``(n, d)`` array.
+
+Example:
+    >>> import networkx as nx, numpy as np
+    >>> from ntkx.graphs.batch import batch_graphs
+    >>> g = batch_graphs([nx.path_graph(3), nx.complete_graph(4)], [np.ones((3, 1)), np.ones((4, 1))])
+    >>> len(g), g[1:].num_nodes.tolist()
+    (2, [4])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import networkx as nx
+import numpy as np
+from jaxtyping import Array, Bool, Float
+
+from ntkx.core.validation import check_positive_int
+
+__all__ = ["GraphBatch", "batch_graphs", "check_graph", "check_graph_batch"]
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class GraphBatch:
+    """A batch of graphs of different sizes as padded dense arrays.
+
+    Graph ``b`` has ``n_b = mask[b].sum()`` real nodes, stored first (indices ``0 .. n_b - 1``);
+    padded rows and columns of ``features`` and ``adjacency`` are zero and ``mask`` is False there.
+
+    Attributes:
+        features: node features ``(B, N, F)``.
+        adjacency: symmetric weighted adjacency ``(B, N, N)``; ``adjacency[b, u, v] > 0`` iff
+            ``(u, v)`` is an edge, with the edge weight as value (``1`` for unweighted graphs).
+        mask: ``(B, N)`` booleans, True for real nodes.
+    """
+
+    features: Float[Array, "B N F"]
+    adjacency: Float[Array, "B N N"]
+    mask: Bool[Array, "B N"]
+
+    def __len__(self) -> int:
+        return int(np.shape(self.features)[0])
+
+    def __getitem__(self, index: slice | np.ndarray | Sequence[int]) -> GraphBatch:
+        """The sub-batch of graphs ``index`` (a slice or an integer / boolean index array)."""
+        if isinstance(index, int | np.integer):
+            index = slice(int(index), int(index) + 1 or None)
+        return GraphBatch(
+            np.asarray(self.features)[index],
+            np.asarray(self.adjacency)[index],
+            np.asarray(self.mask)[index],
+        )
+
+    @property
+    def num_graphs(self) -> int:
+        """Number of graphs ``B`` (``len(batch)``)."""
+        return len(self)
+
+    @property
+    def num_nodes(self) -> np.ndarray:
+        """Real nodes per graph, ``(B,)``."""
+        return np.asarray(self.mask).sum(axis=1)
+
+    @property
+    def feature_dim(self) -> int:
+        """Features per node ``F``."""
+        return int(np.shape(self.features)[-1])
+
+    def select(self, index: slice | np.ndarray | Sequence[int]) -> GraphBatch:
+        """The sub-batch of graphs ``index`` (same as ``batch[index]``)."""
+        return self[index]
+
+    def astuple(self) -> tuple[Any, Any, Any]:
+        """``(features, adjacency, mask)``."""
+        return self.features, self.adjacency, self.mask
+
+
+def check_graph(name: str, graph: nx.Graph) -> None:
+    if not isinstance(graph, nx.Graph) or graph.is_directed():
+        raise ValueError(f"{name}={graph!r} is not allowed; expected an undirected networkx graph.")
+    if graph.number_of_nodes() == 0:
+        raise ValueError(f"{name} is an empty graph (no nodes); expected at least one edge.")
+    if graph.number_of_edges() == 0:
+        raise ValueError(f"{name} has no edges; expected at least one edge.")
+
+
+def batch_graphs(
+    graphs: Sequence[nx.Graph],
+    features: Sequence[np.ndarray],
+    *,
+    n_max: int | None = None,
+    weight: str | None = None,
+) -> GraphBatch:
+    """Pad graphs of different sizes into one :class:`GraphBatch`.
+
+    Nodes are relabelled ``0 .. n - 1`` in ``graph.nodes`` order.
+
+    Args:
+        graphs: networkx graphs (each with at least one edge).
+        features: per graph an ``(n_nodes, F)`` array, rows in ``graph.nodes`` order.
+        n_max: padded size (default: the largest graph); must be at least every graph's size.
+        weight: edge attribute holding weights (positive, finite), or ``None`` for weight 1.
+    """
+    if len(graphs) == 0:
+        raise ValueError("graphs is empty; expected at least one graph.")
+    if len(features) != len(graphs):
+        raise ValueError(
+            f"features has {len(features)} entries; expected one per graph ({len(graphs)})."
+        )
+    sizes = []
+    for i, g in enumerate(graphs):
+        check_graph(f"graphs[{i}]", g)
+        sizes.append(g.number_of_nodes())
+    largest = max(sizes)
+    n_pad = largest if n_max is None else check_positive_int("n_max", n_max)
+    if n_pad < largest:
+        raise ValueError(f"n_max={n_max} is not allowed; the largest graph has {largest} nodes.")
+    feats = [np.asarray(f, dtype=np.float64) for f in features]
+    dims = {f.shape[1] if f.ndim == 2 else -1 for f in feats}
+    if len(dims) != 1 or -1 in dims:
+        raise ValueError("features must all be 2-D (n_nodes, F) arrays with the same F.")
+    (dim,) = dims
+    b = len(graphs)
+    x = np.zeros((b, n_pad, dim))
+    adj = np.zeros((b, n_pad, n_pad))
+    mask = np.zeros((b, n_pad), dtype=bool)
+    for i, (g, f) in enumerate(zip(graphs, feats, strict=True)):
+        n = sizes[i]
+        if f.shape[0] != n:
+            raise ValueError(
+                f"features[{i}] has {f.shape[0]} rows; expected {n} (one per node of graphs[{i}])."
+            )
+        if not np.isfinite(f).all():
+            raise ValueError(f"features[{i}] contains non-finite values; expected finite values.")
+        index = {node: k for k, node in enumerate(g.nodes)}
+        for u, v, data in g.edges(data=True):
+            w = 1.0 if weight is None else float(data.get(weight, np.nan))
+            if not (np.isfinite(w) and w > 0):
+                raise ValueError(
+                    f"graphs[{i}] edge ({u}, {v}) has {weight}={w}; expected a finite positive "
+                    "weight."
+                )
+            adj[i, index[u], index[v]] = adj[i, index[v], index[u]] = w
+        x[i, :n] = f
+        mask[i, :n] = True
+    return GraphBatch(x, adj, mask)
+
+
+def check_graph_batch(name: str, x: Any, dim: int | None = None) -> GraphBatch:
+    """Validate a :class:`GraphBatch`; return it with NumPy leaves and padding zeroed."""
+    if not isinstance(x, GraphBatch):
+        raise ValueError(
+            f"{name} has type {type(x).__name__}; expected an ntkx.GraphBatch "
+            "(features (B, N, F), adjacency (B, N, N), mask (B, N))."
+        )
+    feats = np.asarray(x.features)
+    adj = np.asarray(x.adjacency)
+    mask = np.asarray(x.mask)
+    if feats.ndim != 3 or 0 in feats.shape:
+        raise ValueError(
+            f"{name}.features has shape {feats.shape}; expected a non-empty (B, N, F) array."
+        )
+    b, n, f = feats.shape
+    if adj.shape != (b, n, n):
+        raise ValueError(
+            f"{name}.adjacency has shape {adj.shape}; expected {(b, n, n)} to match "
+            f"{name}.features {feats.shape}."
+        )
+    if mask.shape != (b, n):
+        raise ValueError(
+            f"{name}.mask has shape {mask.shape}; expected {(b, n)} to match {name}.features."
+        )
+    if dim is not None and f != dim:
+        raise ValueError(
+            f"{name}.features has {f} features per node; expected {dim} to match the other inputs."
+        )
+    for field, arr in (("features", feats), ("adjacency", adj)):
+        if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
+            raise ValueError(f"{name}.{field} has dtype {arr.dtype}; expected real numbers.")
+        if not np.isfinite(arr).all():
+            bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+            raise ValueError(
+                f"{name}.{field} contains non-finite values (first at index {bad}); expected "
+                "finite values only."
+            )
+    if mask.dtype != bool:
+        if not np.isin(mask, (0, 1)).all():
+            raise ValueError(f"{name}.mask contains values other than 0/1; expected booleans.")
+        mask = mask.astype(bool)
+    if (adj < 0).any():
+        raise ValueError(f"{name}.adjacency has negative entries; expected weights >= 0.")
+    if not np.array_equal(adj, np.swapaxes(adj, 1, 2)):
+        raise ValueError(f"{name}.adjacency is not symmetric; expected undirected graphs.")
+    sizes = mask.sum(axis=1)
+    if (sizes == 0).any():
+        raise ValueError(
+            f"{name} graph {int(np.argmin(sizes))} is empty (mask all False); expected at least "
+            "one node per graph."
+        )
+    if (np.diff(mask.astype(int), axis=1) > 0).any():
+        raise ValueError(f"{name}.mask must list real nodes first (True then False per graph).")
+    pair = mask[:, :, None] & mask[:, None, :]
+    if (adj[~pair] != 0).any():
+        raise ValueError(f"{name}.adjacency has edges at padded nodes; expected zeros there.")
+    edges = (adj > 0).sum(axis=(1, 2))
+    if (edges == 0).any():
+        raise ValueError(
+            f"{name} graph {int(np.argmin(edges))} has no edges; expected at least one edge per "
+            "graph."
+        )
+    feats = np.where(mask[:, :, None], feats, 0.0)
+    return GraphBatch(feats, adj, mask)
