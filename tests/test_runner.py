@@ -16,7 +16,7 @@ import pytest
 
 import ntkx
 import ntkx.runner
-from ntkx._validation import check_choice, check_positive_int
+from ntkx.core.validation import check_choice, check_positive_int
 from ntkx.runner import (
     Experiment,
     RunContext,
