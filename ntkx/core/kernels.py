@@ -243,7 +243,8 @@ def _check_finite(results: dict[str, np.ndarray], dtype: np.dtype, what: str) ->
                 "or depth, or rescale the inputs"
             )
             raise FloatingPointError(
-                f"the {what} {g} kernel has {bad} non-finite entries for finite inputs ({advice})."
+                f"the {what} {g} kernel has {bad} non-finite entries for finite inputs in "
+                f"{dtype.name} ({advice})."
             )
 
 
@@ -262,7 +263,7 @@ def _outputs(
         if not hasattr(o, "shape") or o.shape != (plan.n1, plan.n2) or o.dtype != dtype:
             raise ValueError(
                 f"out has shape {getattr(o, 'shape', None)} and dtype {getattr(o, 'dtype', None)};"
-                f" expected a writable ({plan.n1}, {plan.n2}) {dtype} array."
+                f" expected ({plan.n1}, {plan.n2}) {dtype} (a writable array, e.g. np.memmap)."
             )
     return dict(zip(gets, outs, strict=True))
 
