@@ -262,8 +262,6 @@ def _prepare_out_dir(out_dir: str | os.PathLike[str], name: str) -> Path:
 def _environment() -> dict[str, Any]:
     import jax
 
-    import ntkx
-
     def version(dist: str) -> str | None:
         try:
             return importlib.metadata.version(dist)
@@ -276,7 +274,7 @@ def _environment() -> dict[str, Any]:
         "jax": jax.__version__,
         "jaxlib": version("jaxlib"),
         "numpy": np.__version__,
-        "ntkx": ntkx.__version__,
+        "ntkx": version("ntkx"),
         "jax_backend": jax.default_backend(),
         "jax_device_count": jax.device_count(),
         "jax_enable_x64": bool(jax.config.read("jax_enable_x64")),
