@@ -1,0 +1,136 @@
+"""One kernel engine and one solver entry for every architecture and batch type.
+
+References: separate single-kernel calls for ``get=("ntk", "nngp")``; plain NumPy solves on
+the engine's kernels for the Monte Carlo solver; hand-computed standard errors.
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+import ntkx
+from ntkx.graphs.sampling import max_degree_dataset
+
+
+@pytest.fixture(scope="module")
+def graphs():
+    train = max_degree_dataset(6, "general", 4, 6, seed=0, features="random")
+    test = max_degree_dataset(4, "general", 5, 7, seed=1, features="random")
+    return train, test
+
+
+def _nets():
+    return {
+        "mlp": ntkx.mlp(depth=3, b_std=0.1, width=32),
+        "gnn_sum": ntkx.gnn(2, "sum", "sum", 16, b_std=0.1),
+        "gnn_max": ntkx.gnn(1, "sum", "max", 16, b_std=0.1),
+    }
+
+
+def _inputs(name, graphs):
+    if name == "mlp":
+        rng = np.random.default_rng(0)
+        return rng.normal(size=(7, 3)), rng.normal(size=(5, 3))
+    return graphs[0].batch, graphs[1].batch
+
+
+@pytest.mark.parametrize("name", ["mlp", "gnn_sum", "gnn_max"])
+def test_both_kernels_in_one_pass_equal_separate_calls(name, graphs):
+    net = _nets()[name]
+    x1, x2 = _inputs(name, graphs)
+    key = jax.random.key(0)
+    methods = ["empirical", "monte_carlo"] + (["closed_form"] if name != "gnn_max" else [])
+    params = net.init(key, net.input_dim(net.check_inputs("x", x1)))
+    for method in methods:
+        kw = {"key": key, "n_samples": 2} if method == "monte_carlo" else {}
+        if method == "empirical":
+            kw = {"params": params}
+        for a, b in ((x1, None), (x1, x2)):
+            both = ntkx.kernel(net, a, b, ("ntk", "nngp"), method, dtype="float64", **kw)
+            for get in ("ntk", "nngp"):
+                one = ntkx.kernel(net, a, b, get, method, dtype="float64", **kw)
+                got = getattr(both, get)
+                if method == "monte_carlo":
+                    np.testing.assert_allclose(got.mean, one.mean, rtol=1e-12)
+                    np.testing.assert_allclose(got.stderr, one.stderr, rtol=1e-9, atol=1e-15)
+                else:
+                    np.testing.assert_allclose(got, one, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["mlp", "gnn_sum"])
+def test_tiles_do_not_change_the_matrix(name, graphs):
+    net = _nets()[name]
+    x1, x2 = _inputs(name, graphs)
+    whole = ntkx.kernel(net, x1, x2, dtype="float64", block_size=100)
+    tiled = ntkx.kernel(net, x1, x2, dtype="float64", block_size=2)
+    np.testing.assert_allclose(tiled, whole, rtol=1e-13)
+    sym = ntkx.kernel(net, x1, dtype="float64", block_size=3)
+    np.testing.assert_array_equal(sym, sym.T)
+    np.testing.assert_allclose(sym, ntkx.kernel(net, x1, x1, dtype="float64"), rtol=1e-9)
+
+
+def test_monte_carlo_kernel_regression_uses_the_same_networks(graphs):
+    train, test = graphs
+    net = _nets()["gnn_max"]
+    key = jax.random.key(5)
+    model = ntkx.kernel_regression(
+        net, train.batch, train.labels, 0.01, method="monte_carlo", key=key, n_samples=4,
+        dtype="float64",
+    )  # fmt: skip
+    k_tt = ntkx.kernel(
+        net, train.batch, method="monte_carlo", key=key, n_samples=4, dtype="float64"
+    )
+    k_st = ntkx.kernel(
+        net, test.batch, train.batch, method="monte_carlo", key=key, n_samples=4, dtype="float64"
+    )
+    # Reference: a plain NumPy solve on the engine's Monte Carlo kernels.
+    alpha = np.linalg.solve(k_tt.mean + 0.01 * np.eye(len(train.labels)), train.labels)
+    np.testing.assert_allclose(model.predict(test.batch), k_st.mean @ alpha, rtol=1e-8)
+    d = model.diagnostics
+    assert d.kernel_method == "monte_carlo" and d.n_samples == 4
+    rel = np.linalg.norm(k_tt.stderr) / np.linalg.norm(k_tt.mean)
+    assert d.kernel_rel_stderr == pytest.approx(rel, rel=1e-12)
+    assert 0 < rel < 1
+    # A different key gives different networks, hence a different predictor.
+    other = ntkx.kernel_regression(
+        net, train.batch, train.labels, 0.01, method="monte_carlo", key=jax.random.key(6),
+        n_samples=4, dtype="float64",
+    )  # fmt: skip
+    assert np.max(np.abs(other.predict(test.batch) - model.predict(test.batch))) > 1e-6
+
+
+def test_precomputed_kernels_are_accepted(graphs):
+    train, test = graphs
+    net = _nets()["gnn_sum"]
+    k_tt = ntkx.kernel(net, train.batch, dtype="float64")
+    k_st = ntkx.kernel(net, test.batch, train.batch, dtype="float64")
+    model = ntkx.kernel_regression(k_tt, None, train.labels, 0.1)
+    ref = k_st @ np.linalg.solve(k_tt + 0.1 * np.eye(len(k_tt)), train.labels)
+    np.testing.assert_allclose(model.predict_kernel(k_st), ref, rtol=1e-10)
+    direct = ntkx.kernel_regression(net, train.batch, train.labels, 0.1, dtype="float64")
+    np.testing.assert_allclose(direct.predict(test.batch), ref, rtol=1e-10)
+    assert model.diagnostics.kernel_method == "precomputed"
+    with pytest.raises(ValueError, match="precomputed kernel"):
+        model.predict(test.batch)
+    with pytest.raises(ValueError, match=r"expected a finite \(m, 6\)"):
+        model.predict_kernel(k_st[:, :3])
+    with pytest.raises(TypeError, match="x_train is given"):
+        ntkx.kernel_regression(k_tt, train.batch, train.labels)
+
+
+def test_engine_refusals_name_the_argument(graphs):
+    train, _ = graphs
+    net = _nets()["gnn_max"]
+    with pytest.raises(ValueError, match=r"method='closed_form' is not allowed .*'monte_carlo'"):
+        ntkx.kernel(net, train.batch)
+    with pytest.raises(ValueError, match="key=None is not allowed"):
+        ntkx.kernel_regression(net, train.batch, train.labels, method="monte_carlo")
+    with pytest.raises(ValueError, match="key=3 is not allowed"):
+        ntkx.kernel(net, train.batch, method="monte_carlo", key=3, n_samples=2)
+    with pytest.raises(ValueError, match=r"get=\('ntk', 'ntk'\) is not allowed"):
+        ntkx.kernel(ntkx.mlp(), np.eye(2), get=("ntk", "ntk"))
+    with pytest.raises(ValueError, match="params do not fit"):
+        ntkx.kernel(ntkx.mlp(), np.eye(3), method="empirical", params=ntkx.mlp().init(
+            jax.random.key(0), 2))  # fmt: skip
