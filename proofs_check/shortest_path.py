@@ -10,7 +10,7 @@ aggregation does not. The paper shows it for trained finite networks (Adam,
 
 What is measured (``ntkx.graphs.shortest_path_dataset``: node features
 ``[U(-5, 5), is_source, is_target]``, target within 3 hops with a unique
-shortest path; ``ntkx.gnn``; ``ntkx.solvers.solve_kernel_system``): the NTK
+shortest path; ``ntkx.gnn``; ``ntkx.kernel_regression(..., method="monte_carlo")``): the NTK
 predictor of 3-layer GNNs with edge weights, min readout, and min or sum
 aggregation (Monte Carlo NTK, one set of networks per architecture), trained
 on Erdos-Renyi graphs with weights ``U[1, 5]`` and tested in distribution and
@@ -36,9 +36,9 @@ from typing import Any
 import jax
 import numpy as np
 
-from ntkx.gnn import gnn, monte_carlo_kernel
-from ntkx.graphs import shortest_path_dataset
-from ntkx.solvers import solve_kernel_system
+from ntkx.core.solvers import kernel_regression
+from ntkx.graphs.message_passing import gnn
+from ntkx.graphs.sampling import shortest_path_dataset
 from proofs_check._framework import CheckResult, info, make_result
 
 __all__ = ["check"]
@@ -60,18 +60,18 @@ def check(quick: bool, seed: int) -> list[CheckResult]:
     )
     scores: dict[str, dict[str, Any]] = {}
     for agg in ("min", "sum"):
-        net = gnn(
-            layers=3, aggregation=agg, readout="min", width=width, edge_weights=True, b_std=0.1
-        )
+        net = gnn(3, agg, "min", width, b_std=0.1, edge_weights=True)
         key = jax.random.key(int(rng.integers(2**31)))
-        k_tt = monte_carlo_kernel(net, key, train.batch, n_samples=samples, dtype="float64").mean
-        alpha, diag = solve_kernel_system(k_tt, train.labels)
-        row: dict[str, Any] = {"solve_path": diag.path}
+        model = kernel_regression(
+            net, train.batch, train.labels, method="monte_carlo", key=key, n_samples=samples,
+            dtype="float64",
+        )  # fmt: skip
+        row: dict[str, Any] = {
+            "solve_path": model.diagnostics.path,
+            "kernel_rel_stderr": model.diagnostics.kernel_rel_stderr,
+        }
         for name, test in (("in_distribution", test_in), ("extrapolation", test_out)):
-            k_st = monte_carlo_kernel(
-                net, key, test.batch, train.batch, n_samples=samples, dtype="float64"
-            ).mean
-            pred = k_st @ alpha
+            pred = model.predict(test.batch)
             row[name] = float(np.mean(np.abs(pred - test.labels) / test.labels))
         scores[agg] = row
     setting = (
