@@ -56,7 +56,8 @@ class CheckResult(NamedTuple):
         measured: the measured number (``nan`` for skipped checks).
         threshold: the number it is compared against (or ``(low, high)`` for ``"in"``).
         comparison: one of :data:`COMPARISONS`; passes when ``measured <comparison> threshold``.
-        passed: ``True`` only when the status is ``"pass"``.
+        passed: ``True`` when the status is ``"pass"``, ``None`` for an ``"info"`` row (no
+            claim to pass or fail; ``null`` in JSON), ``False`` otherwise.
         status: ``"pass"``, ``"fail"``, ``"skip"`` (needed capability missing;
             not a pass), ``"error"`` (the check raised; a failure) or ``"info"`` (a
             reported measurement that the paper makes no claim about; neither pass
@@ -74,7 +75,7 @@ class CheckResult(NamedTuple):
     measured: float
     threshold: float | tuple[float, float]
     comparison: str
-    passed: bool
+    passed: bool | None
     status: str
     seed: int
     reason: str
@@ -154,7 +155,7 @@ def info(
         measured=float(measured),
         threshold=float("nan"),
         comparison="<=",
-        passed=False,
+        passed=None,
         status="info",
         seed=int(seed),
         reason=reason,

@@ -7,7 +7,7 @@ the target: ReLU grows linearly, tanh-like (here ``erf``) activations saturate
 activation grows quadratically along rays. It is *measured* here, never
 assumed, both for the infinite-width NTK predictor (``kernel_regression``)
 and for finite networks trained by full-batch gradient descent in the NTK
-parameterization (``ntkx.training.train_gd``, width 256).
+parameterization (``ntkx.core.training.train_gd``, width 256).
 
 Setting: ``d = 2``, ``n`` points uniform in the cube ``[-1, 1]^2``, the
 same target for every activation (``sum_i cos(pi x_i)``: bounded, and neither
@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+import ntkx
 from proofs_check._framework import CheckResult, make_result
 
 __all__ = ["check", "envelope_exponent"]
@@ -83,10 +84,10 @@ def check(quick: bool, seed: int) -> list[CheckResult]:
     """Measure the extrapolated shapes (see the module docstring)."""
     import jax
 
-    from ntkx.architectures import mlp
-    from ntkx.data import geometry, make_target
-    from ntkx.solvers import kernel_regression
-    from ntkx.training import stable_learning_rate, train_gd
+    from ntkx.core.solvers import kernel_regression
+    from ntkx.core.training import stable_learning_rate, train_gd
+    from ntkx.feedforward.data import geometry, make_target
+    from ntkx.feedforward.mlp import mlp
 
     rng = np.random.default_rng(seed)
     d = 2
@@ -120,7 +121,7 @@ def check(quick: bool, seed: int) -> list[CheckResult]:
                 worst = max(worst, float(np.max(np.abs(f_far - f_far[-1]))) / scale)
             flat[act] = worst
         # finite network trained by full-batch GD (NTK parameterization)
-        lr = 0.5 * stable_learning_rate(net.kernel(x, dtype="float64"))
+        lr = 0.5 * stable_learning_rate(ntkx.kernel(net, x, dtype="float64"))
         params = net.init(jax.random.key(int(rng.integers(2**31))), d)
         trained = train_gd(
             net, params, x, y, learning_rate=lr, steps=steps, record_every=steps

@@ -10,14 +10,14 @@ assumes a Lipschitz-smooth activation and a positive-definite limiting kernel).
 
 The reference is the infinite-width prediction *for the same initialization*
 after the same ``k`` discrete steps (Lee et al. 2019, eq. 9 in discrete time),
-computed here from the closed-form NTK :math:`\Theta` (``ntkx.kernels``):
+computed here from the closed-form NTK :math:`\Theta` (``ntkx.core.kernels``):
 
 .. math::
     f_k(x) = f_0(x) + \Theta(x, X)\,\Theta^{-1}\left(I - (I - \eta\Theta/n)^k\right)(y - f_0(X)),
 
 where :math:`f_0` is the finite network's output at initialization (its
 random initial function does not vanish with width, so it must be part of
-the reference). The trained network is ``ntkx.training.train_gd`` (loss
+the reference). The trained network is ``ntkx.core.training.train_gd`` (loss
 :math:`\frac{1}{2n}\sum (f - y)^2`, float64, NTK parameterization).
 
 Measured (``d = 2``, ``n = 20`` points in ``[-1, 1]^2``, target
@@ -83,9 +83,9 @@ def width_sweep(
     """Relative deviations (trained vs reference, and empirical vs closed-form NTK) per width."""
     import jax
 
-    from ntkx.architectures import mlp
-    from ntkx.kernels import empirical_kernel, kernel_matrix, precision_context
-    from ntkx.training import stable_learning_rate, train_gd
+    from ntkx.core.kernels import empirical_kernel, kernel_matrix, precision_context
+    from ntkx.core.training import stable_learning_rate, train_gd
+    from ntkx.feedforward.mlp import mlp
 
     d, n = 2, 20
     x = rng.uniform(-1.0, 1.0, size=(n, d))

@@ -8,7 +8,7 @@ basis :math:`\{x_i\}_{i=1}^d` of :math:`\mathbb{R}^d` and their negatives
 (the ridge-free NTK regression) equals :math:`\beta^\top x` on all of
 :math:`\mathbb{R}^d`.
 
-What is measured (``ntkx.mlp``, ``ntkx.solvers.kernel_regression``, float64),
+What is measured (``ntkx.mlp``, ``ntkx.core.solvers.kernel_regression``, float64),
 with the paper's Lemma 1 setting: basis :math:`r Q (\pm e_i)`, ``r = 5``,
 ``Q`` a random rotation (QR of a Gaussian matrix), :math:`\beta \sim U[-20, 20]^d`,
 ``d = 32`` (``d = 8`` with ``--quick``); test points in the ball of radius 20
@@ -42,7 +42,7 @@ CLAIM = "Lemma 1"
 def _relative_error(
     net: object, x_train: np.ndarray, beta: np.ndarray, x_test: np.ndarray
 ) -> float:
-    from ntkx.solvers import kernel_regression
+    from ntkx.core.solvers import kernel_regression
 
     model = kernel_regression(net, x_train, x_train @ beta, dtype="float64")
     g = x_test @ beta
@@ -51,7 +51,7 @@ def _relative_error(
 
 def check(quick: bool, seed: int) -> list[CheckResult]:
     """Measure Lemma 1 and its counterexamples (see the module docstring)."""
-    from ntkx.architectures import mlp
+    from ntkx.feedforward.mlp import mlp
 
     rng = np.random.default_rng(seed)
     d = 8 if quick else 32

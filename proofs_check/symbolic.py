@@ -24,7 +24,7 @@ and Jacot et al. 2018; neural-tangents conventions, input kernel ``x.x'/d``):
    :math:`\Theta_{first} = W^2 q(x,x')\kappa_0(\theta)`, :math:`\Theta_{last} = \Sigma`,
    with :math:`\cos\theta = q(x,x')/\sqrt{q(x,x)q(x',x')}`. The sympy expression,
    evaluated in 50-digit arithmetic on the exact float64 inputs, is compared with
-   ``ntkx.kernels.kernel_matrix(..., dtype="float64")``.
+   ``ntkx.core.kernels.kernel_matrix(..., dtype="float64")``.
 3. **Positive homogeneity (no bias).** :math:`k(t x, x') = t\,k(x, x')` for
    ``t > 0`` (exact, sympy), hence the ridge-free predictor
    :math:`f(x) = k(x, X)\alpha` is exactly linear along every ray through the
@@ -189,8 +189,8 @@ def _mp_kernel(x1: np.ndarray, x2: np.ndarray, w: float, beta: float, kind: str)
 
 
 def _check_library_closed_form(quick: bool, seed: int) -> CheckResult:
-    from ntkx.architectures import mlp
-    from ntkx.kernels import kernel_matrix
+    from ntkx.core.kernels import kernel_matrix
+    from ntkx.feedforward.mlp import mlp
 
     rng = np.random.default_rng(seed)
     d = 3
@@ -261,9 +261,9 @@ def _check_library_closed_form(quick: bool, seed: int) -> CheckResult:
 
 
 def _check_homogeneity(quick: bool, seed: int) -> list[CheckResult]:
-    from ntkx.architectures import mlp
-    from ntkx.kernels import kernel_matrix
-    from ntkx.solvers import kernel_regression
+    from ntkx.core.kernels import kernel_matrix
+    from ntkx.core.solvers import kernel_regression
+    from ntkx.feedforward.mlp import mlp
 
     # symbolic: norms n1, n2 > 0, cosine c, scale t > 0, no bias
     n1, n2, t, w, d = sp.symbols("n1 n2 t W d", positive=True)
@@ -426,8 +426,8 @@ def ray_coefficients(
 def _check_ray_expansion(quick: bool, seed: int) -> list[CheckResult]:
     import mpmath
 
-    from ntkx.architectures import mlp
-    from ntkx.kernels import kernel_matrix
+    from ntkx.core.kernels import kernel_matrix
+    from ntkx.feedforward.mlp import mlp
 
     info = _ray_symbols()
     args = info["args"]

@@ -10,11 +10,11 @@ direction :math:`v` and :math:`x_0 = t v`,
     \frac{f(x_0 + h v) - f(x_0)}{h} \to \beta_v \quad (t \to \infty),
     \qquad \left|\frac{f(x_0 + h v) - f(x_0)}{h} - \beta_v\right| = O(1/t).
 
-What is measured (``ntkx.mlp``, ``ntkx.solvers.kernel_regression``, float64):
+What is measured (``ntkx.mlp``, ``ntkx.core.solvers.kernel_regression``, float64):
 
 * **with bias** (``b_std = 1``; the case the theorem is about, since without
   bias it is trivial), for several targets (linear, quadratic, cos, l1;
-  ``ntkx.data.make_target``), dimensions, random unit directions and base points
+  ``ntkx.feedforward.data.make_target``), dimensions, random unit directions and base points
   both at the origin (the theorem's :math:`x_0 = t v`) and off the origin
   (:math:`x_b + t v`, a ray that misses the origin): the slope gap
   :math:`g(t) = |(f(x_b + (t+h)v) - f(x_b + tv))/h - \beta_v|` for ``t`` in
@@ -80,7 +80,7 @@ def slope_gaps(
     h: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(gap, floor)``: slope gaps along ``base + t v`` and their round-off floors."""
-    from ntkx.kernels import kernel_matrix
+    from ntkx.core.kernels import kernel_matrix
 
     alpha = model.alpha[:, 0]
     x_train = model.x_train
@@ -110,10 +110,10 @@ def _unit(rng: np.random.Generator, d: int) -> np.ndarray:
 
 def check(quick: bool, seed: int) -> list[CheckResult]:
     """Measure Theorem 1's rate (see the module docstring)."""
-    from ntkx.architectures import mlp
-    from ntkx.data import geometry, make_target
-    from ntkx.kernels import kernel_matrix
-    from ntkx.solvers import kernel_regression
+    from ntkx.core.kernels import kernel_matrix
+    from ntkx.core.solvers import kernel_regression
+    from ntkx.feedforward.data import geometry, make_target
+    from ntkx.feedforward.mlp import mlp
     from proofs_check.symbolic import ray_coefficients
 
     rng = np.random.default_rng(seed)

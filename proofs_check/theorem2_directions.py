@@ -11,8 +11,8 @@ around the origin). Then the predictor of the infinitely wide two-layer ReLU MLP
 restricted training sets are ``fix1`` (the first coordinate held at 0.1) and
 ``negd`` (all coordinates negative).
 
-What is measured (``ntkx.data.training_set`` for the three training sets with
-radius 1, ``ntkx.solvers.kernel_regression`` float64, bias-free NTK): the
+What is measured (``ntkx.feedforward.data.training_set`` for the three training sets with
+radius 1, ``ntkx.core.solvers.kernel_regression`` float64, bias-free NTK): the
 relative RMS error :math:`\sqrt{\sum (f - g)^2 / \sum g^2}` on points of the
 sphere of radius 10 (every direction, far outside the training support), for a
 sweep of ``n`` (averaged over repetitions):
@@ -55,9 +55,9 @@ def error_sweep(
     rng: np.random.Generator,
 ) -> np.ndarray:
     """Mean relative RMS error on ``x_test`` for each ``n`` in ``ns`` (training set ``name``)."""
-    from ntkx.architectures import mlp
-    from ntkx.data import training_set
-    from ntkx.solvers import kernel_regression
+    from ntkx.core.solvers import kernel_regression
+    from ntkx.feedforward.data import training_set
+    from ntkx.feedforward.mlp import mlp
 
     g = x_test @ beta
     errors = []

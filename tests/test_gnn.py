@@ -8,12 +8,10 @@ import itertools
 
 import jax
 import numpy as np
-
-import ntkx
 import pytest
 
-from ntkx import _compat
-from ntkx import empirical_kernel, monte_carlo_convergence, monte_carlo_kernel
+import ntkx
+from ntkx import _compat, empirical_kernel, monte_carlo_convergence, monte_carlo_kernel
 from ntkx.graphs.batch import GraphBatch
 from ntkx.graphs.message_passing import AGGREGATIONS, GNN, gnn
 from ntkx.graphs.sampling import shortest_path_dataset

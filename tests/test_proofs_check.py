@@ -42,7 +42,7 @@ def test_make_result_decides_pass_and_fail() -> None:
     skip = skipped("C", "c.skip", "d", seed=0, why="missing")
     note = info("C", "c.info", "d", 7.0, seed=0, reason="r")
     assert not skip.passed and skip.status == "skip" and "missing" in skip.reason
-    assert not note.passed and note.status == "info"
+    assert note.passed is None and note.status == "info"
 
 
 def _fake_module(name: str, body: object) -> types.ModuleType:
@@ -121,10 +121,11 @@ def test_json_table_and_plot(tmp_path: object, capsys: pytest.CaptureFixture[str
         ),
         make_result("C", "c.b", "d", float("nan"), 1.0, "<", seed=0, reason="r"),
         skipped("C", "c.s", "d", seed=0, why="w"),
+        info("C", "c.i", "d", 2.0, seed=0, reason="r"),
     ]
     data = json.loads(json.dumps(to_json(results, quick=True, seed=0)))
     rows = data["results"]
-    assert [r["passed"] for r in rows] == [True, False, False]
+    assert [r["passed"] for r in rows] == [True, False, False, None]
     assert rows[0]["threshold"] == [0.0, 1.0] and rows[0]["details"]["arr"] == [0, 1, 2]
     assert rows[1]["measured"] is None  # NaN is written as null, never as a bare NaN token
     assert not data["all_passed"]
@@ -171,8 +172,8 @@ def test_fit_exponent_detects_a_slow_rate() -> None:
 
 def test_ray_coefficients_match_library_kernel_slope() -> None:
     """Independent check of a: the slope of the library kernel far along the ray."""
-    from ntkx.architectures import mlp
-    from ntkx.kernels import kernel_matrix
+    from ntkx.core.kernels import kernel_matrix
+    from ntkx.feedforward.mlp import mlp
     from proofs_check.symbolic import ray_coefficients
 
     rng = np.random.default_rng(0)

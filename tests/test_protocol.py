@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import ast
 import importlib
-import re
 import pathlib
+import re
 
 import numpy as np
 import pytest

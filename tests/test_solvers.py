@@ -1,4 +1,4 @@
-"""ntkx.solvers against independent linear algebra, exact cases, and Lemma 1 of the paper.
+"""ntkx.core.solvers against independent linear algebra and exact cases.
 
 All comparisons are in float64 (``dtype="float64"``). Tolerances are stated next to each check;
 the recurring one is the backward-stability bound of a linear solve: a relative error of about
@@ -14,8 +14,8 @@ import pytest
 import scipy.linalg
 
 import ntkx
-from ntkx.kernels import kernel_matrix
-from ntkx.solvers import (
+from ntkx.core.kernels import kernel_matrix
+from ntkx.core.solvers import (
     gradient_flow,
     kernel_regression,
     nngp_posterior,
@@ -30,46 +30,8 @@ def _data(n: int = 20, d: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarra
     return rng.normal(size=(n, d)), rng.normal(size=n)
 
 
-# --- Lemma 1 (Xu et al., arXiv 2009.11848): exact linear extrapolation -------------------------
-
-
-def _lemma1_setup(d: int, r: float, seed: int):
-    rng = np.random.default_rng(seed)
-    q, _ = np.linalg.qr(rng.normal(size=(d, d)))  # random rotation: orthonormal columns
-    basis = r * q.T  # rows: an orthogonal basis of radius r
-    x_train = np.concatenate([basis, -basis])  # ... and its negatives
-    beta = rng.normal(size=d)
-    directions = rng.normal(size=(50, d))
-    x_test = 4 * r * directions / np.linalg.norm(directions, axis=1, keepdims=True)
-    return x_train, x_train @ beta, x_test, beta
-
-
-def _lemma1_error(net, d=8, r=1.5, seed=0) -> float:
-    # Relative error |f(x) - beta.x| / (|beta| |x|): the natural scale of a linear target
-    # (dividing by |beta.x| would blow up where the test point is nearly orthogonal to beta).
-    x_train, y_train, x_test, beta = _lemma1_setup(d, r, seed)
-    model = kernel_regression(net, x_train, y_train, dtype="float64")
-    pred = model.predict(x_test)
-    scale = np.linalg.norm(beta) * np.linalg.norm(x_test, axis=1)
-    return float(np.max(np.abs(pred - x_test @ beta) / scale))
-
-
-@pytest.mark.parametrize("trainable", ["all", "first"])
-@pytest.mark.parametrize("seed", [0, 1])
-def test_lemma1_exact_linear_extrapolation(trainable, seed):
-    # Bias-free two-layer ReLU NTK, training set = rotated orthogonal basis of radius r and its
-    # negatives, target beta^T x: the predictor equals beta^T x everywhere, here at radius 4r.
-    # The 2d x 2d system is well conditioned (orthogonal pairs and antipodes), so float64 gives
-    # rounding-level agreement (measured ~1e-15); 1e-8 as required, with a wide margin.
-    err = _lemma1_error(ntkx.mlp(depth=2, trainable=trainable), seed=seed)
-    assert err <= 1e-8, err
-
-
-def test_lemma1_fails_with_bias():
-    # The counterexample: with b_std > 0 the kernel is no longer positively homogeneous and the
-    # predictor is not linear (paper notes: relative error ~0.16 in one check); > 1e-3 here.
-    err = _lemma1_error(ntkx.mlp(depth=2, b_std=0.5))
-    assert err > 1e-3, err
+# Lemma 1 (exact linear extrapolation) is a claim of the paper: it is checked in one place,
+# proofs_check/lemma1_exact_linear.py, which tests/test_proofs_check.py runs.
 
 
 # --- kernel regression -------------------------------------------------------------------------

@@ -119,7 +119,6 @@ def test_metrics_accept_a_stax_network(data):
         ntkx.kernel_regression(spec, x, y, dtype="float64").predict, rays
     )
     np.testing.assert_allclose(lin.r2, ref.r2, rtol=1e-9)
-    assert lin.median > 0.99  # Theorem 1: ReLU NTK predictors are linear far out
 
 
 def test_from_stax_validates_its_arguments():

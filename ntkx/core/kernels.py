@@ -446,7 +446,9 @@ def monte_carlo_kernel(
             drawn = init(k)
             with precision_context(plan.dtype):
                 fn = _empirical_fn(net, gets, implementation, plan.dtype.name)
-                _fill(plan, functools.partial(fn, cast_floats(drawn, plan.dtype)), gets, sample, bar)
+                _fill(
+                    plan, functools.partial(fn, cast_floats(drawn, plan.dtype)), gets, sample, bar
+                )
             _check_finite(sample, plan.dtype, "Monte Carlo sample")
             for g in gets:
                 s = sample[g].astype(np.float64)
@@ -527,7 +529,9 @@ def kernel(
         if key is None:
             raise ValueError("key=None is not allowed for method='monte_carlo'; pass a PRNG key.")
         if out is not None:
-            raise ValueError("out is not allowed for method='monte_carlo' (it returns mean+stderr).")
+            raise ValueError(
+                "out is not allowed for method='monte_carlo' (it returns mean+stderr)."
+            )
         return monte_carlo_kernel(
             net,
             key,
@@ -599,7 +603,9 @@ def monte_carlo_convergence(
     ws = [check_positive_int("widths", w) for w in widths]
     if not counts or not ws:
         raise ValueError("n_samples and widths must be non-empty sequences of positive ints.")
-    if not dataclasses.is_dataclass(net) or "width" not in {f.name for f in dataclasses.fields(net)}:
+    if not dataclasses.is_dataclass(net) or "width" not in {
+        f.name for f in dataclasses.fields(net)
+    }:
         raise TypeError(f"net has type {type(net).__name__}; expected a spec with a width field.")
     k_ref, k_samples = jax.random.split(key)
     if "closed_form" in net.kernel_methods:

@@ -392,7 +392,9 @@ class KernelRegression:
 
     def predict_kernel(self, k_test_train: Float[Array, "m n"]) -> Float[np.ndarray, "m ..."]:
         """Predictions from a precomputed ``(m, n_unique)`` test/train kernel."""
-        k = np.asarray(k_test_train.mean if isinstance(k_test_train, KernelEstimate) else k_test_train)
+        k = np.asarray(
+            k_test_train.mean if isinstance(k_test_train, KernelEstimate) else k_test_train
+        )
         if k.ndim != 2 or k.shape[1] != self.alpha.shape[0] or not np.isfinite(k).all():
             raise ValueError(
                 f"k_test_train has shape {k.shape}; expected a finite (m, {self.alpha.shape[0]}) "
@@ -418,9 +420,7 @@ def _require_architecture(net: Any) -> None:
         )
 
 
-def _source(
-    net: Any, get: str, method: str, dtype: Any, key: Any, n_samples: int
-) -> _KernelSource:
+def _source(net: Any, get: str, method: str, dtype: Any, key: Any, n_samples: int) -> _KernelSource:
     check_choice("get", get, GETS)
     check_choice("method", method, KERNEL_METHODS[:2])
     if method == "monte_carlo":
@@ -609,7 +609,5 @@ def nngp_posterior(
 def _kernel_diagonal(source: _KernelSource, x: Any) -> np.ndarray:
     """``K(x_i, x_i)`` through blocks of 512 inputs (their diagonal tiles)."""
     block = 512
-    parts = [
-        np.diag(source(x[i : i + block], None)[0]) for i in range(0, num_points(x), block)
-    ]
+    parts = [np.diag(source(x[i : i + block], None)[0]) for i in range(0, num_points(x), block)]
     return np.concatenate(parts)

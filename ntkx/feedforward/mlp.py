@@ -19,7 +19,6 @@ import functools
 from collections.abc import Callable
 from typing import Any, Final
 
-import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
@@ -61,7 +60,6 @@ _ACTIVATION_DOC: Final[dict[str, str]] = {
     "activation_params=(alpha,)",
     "abrelu": "a min(x, 0) + b max(x, 0), activation_params=(a, b)",
 }
-
 
 
 def _activation_layer(name: str, params: tuple[float, ...]) -> Any:

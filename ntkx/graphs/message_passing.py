@@ -190,9 +190,7 @@ class GNN(Architecture):
     def kernel_fn(self, x1: GraphBatch, x2: GraphBatch) -> KernelPair:
         """Closed-form NTK and NNGP ``(B1, B2)`` between two graph batches (sum/mean only)."""
         if not self.has_closed_form or self.parameterization != "ntk":
-            raise ValueError(
-                f"this GNN has no closed-form kernel ({self.why_not('closed_form')})."
-            )
+            raise ValueError(f"this GNN has no closed-form kernel ({self.why_not('closed_form')}).")
         d1 = jax.vmap(functools.partial(_self_diagonals, self))(*x1.astuple())
         d2 = jax.vmap(functools.partial(_self_diagonals, self))(*x2.astuple())
 

@@ -34,6 +34,7 @@ from typing import Final, NamedTuple
 
 import networkx as nx
 import numpy as np
+
 from ntkx.core.validation import check_choice, check_finite_number, check_positive_int
 from ntkx.graphs.batch import GraphBatch, batch_graphs, check_graph
 
