@@ -1,4 +1,4 @@
-"""ntkx.core.kernels: blocking and memory, dtype handling, bad input, and closed form vs finite networks.
+"""The kernel engine: tiles and memory, dtypes, bad input, closed form vs finite networks.
 
 Monte Carlo checks assert ``|MC - closed| <= 5 * stderr + c * scale / width`` entrywise, with
 ``scale = sqrt(K(x, x) K(x', x'))``:

@@ -10,7 +10,8 @@ so the kernel engine, the solvers and the trainers treat it as they treat an
 Example:
     >>> import networkx as nx, numpy as np
     >>> from ntkx.graphs.batch import batch_graphs
-    >>> g = batch_graphs([nx.path_graph(3), nx.complete_graph(4)], [np.ones((3, 1)), np.ones((4, 1))])
+    >>> graphs = [nx.path_graph(3), nx.complete_graph(4)]
+    >>> g = batch_graphs(graphs, [np.ones((3, 1)), np.ones((4, 1))])
     >>> len(g), g[1:].num_nodes.tolist()
     (2, [4])
 """
