@@ -16,7 +16,8 @@ What is measured (``ntkx.graphs.sampling`` for data and the condition,
 the infinite-width NTK predictor of ``gnn(1, "sum", "max")`` (no closed form for
 max readout, so the NTK is the Monte Carlo mean of empirical NTKs of finite
 networks, one set of networks shared by all families), trained on each family
-separately (identical node features, the paper's sizes 20-29 nodes; 8-12 with ``--quick``) and tested on larger
+separately (identical node features, the paper's sizes 20-29 nodes; 8-12 with
+``--quick``) and tested on larger
 Erdos-Renyi ("general") graphs (50-99 nodes; 20-30 with ``--quick``). The
 outcome is the largest absolute percentage error over the test graphs.
 
