@@ -56,7 +56,6 @@ standard error) and :func:`ntkx.monte_carlo_convergence`.
 
 Example:
     >>> import jax
-    >>> from ntkx.gnn import gnn
     >>> import ntkx
     >>> from ntkx.graphs.sampling import max_degree_dataset
     >>> data = max_degree_dataset(3, "general", 5, 7, seed=0)
