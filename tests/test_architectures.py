@@ -26,8 +26,8 @@ import pytest
 import references as ref
 
 import ntkx
-from ntkx.architectures import ACTIVATIONS, MLP
-from ntkx.kernels import kernel_matrix
+from ntkx.feedforward.mlp import ACTIVATIONS, MLP
+from ntkx.core.kernels import kernel_matrix
 
 WELL_SEPARATED = 1e-12  # pairs with first-layer angle in [0.1, pi - 0.1]; measured <= 4e-16
 DEGENERATE = 1e-7  # identical / parallel / antipodal pairs, ReLU-family NTK: sqrt(eps) effect
@@ -191,13 +191,15 @@ def test_relu_ntk_diagonal_exact_formula(depth):
     ref_nngp, ref_ntk = ref.mlp_kernels(x, depth=depth)
     np.testing.assert_allclose(np.diag(ref_ntk), theta_exact, rtol=1e-15)
     np.testing.assert_allclose(np.diag(ref_nngp), sigma_exact, rtol=1e-15)
-    np.testing.assert_allclose(np.diag(net.kernel(x, dtype="float64")), theta_exact, rtol=1e-7)
     np.testing.assert_allclose(
-        np.diag(net.kernel(x, get="nngp", dtype="float64")), sigma_exact, rtol=1e-14
+        np.diag(ntkx.kernel(net, x, dtype="float64")), theta_exact, rtol=1e-7
+    )
+    np.testing.assert_allclose(
+        np.diag(ntkx.kernel(net, x, get="nngp", dtype="float64")), sigma_exact, rtol=1e-14
     )
     cross_ref = np.diag(ref.mlp_kernels(x, 2.5 * x, depth=depth)[1])
     np.testing.assert_allclose(cross_ref, 2.5 * theta_exact, rtol=1e-15)
-    cross = np.diag(net.kernel(x, 2.5 * x, dtype="float64"))
+    cross = np.diag(ntkx.kernel(net, x, 2.5 * x, dtype="float64"))
     np.testing.assert_allclose(cross, 2.5 * theta_exact, rtol=1e-7)
 
 
@@ -210,7 +212,7 @@ def test_trainable_first_is_the_papers_kernel_over_d():
     # Off-diagonal pairs with angle in [0.1, pi - 0.1]: the hand formula's arccos is accurate to
     # ~eps/sin(0.1), so 1e-12 (scaled); the diagonal at 1e-7 for the sqrt(eps) reason.
     x = _inputs()
-    k = ntkx.mlp(depth=2, trainable="first").kernel(x, dtype="float64")
+    k = ntkx.kernel(ntkx.mlp(depth=2, trainable="first"), x, dtype="float64")
     hand = ref.relu_two_layer_first(x, x)
     theta = _first_layer_angles(x, 1.0, None)
     good = (theta >= 0.1) & (theta <= np.pi - 0.1)
@@ -232,8 +234,8 @@ def test_trainable_last_ntk_equals_nngp_exactly(spec):
     # Only the readout trains: its gradient is the last hidden layer, so Theta = Sigma^L exactly.
     x = _inputs()
     net = ntkx.mlp(trainable="last", **spec)
-    ntk = net.kernel(x, dtype="float64")
-    nngp = net.kernel(x, get="nngp", dtype="float64")
+    ntk = ntkx.kernel(net, x, dtype="float64")
+    nngp = ntkx.kernel(net, x, get="nngp", dtype="float64")
     if spec.get("parameterization") == "standard":
         # standard parameterization: the readout gradient is the hidden layer itself,
         # Theta = width * E[phi phi'] (+ 1 for the bias) = (Sigma^L - b^2) width / W^2 + 1.
@@ -253,7 +255,7 @@ def test_trainable_all_is_first_plus_last(spec):
     # the layer's own term, so the identity holds to rounding (1e-14 of the scale).
     x = _inputs()
     kernels = {
-        t: ntkx.mlp(depth=2, trainable=t, **spec).kernel(x, dtype="float64")
+        t: ntkx.kernel(ntkx.mlp(depth=2, trainable=t, **spec), x, dtype="float64")
         for t in ("all", "first", "last")
     }
     err = _scaled_error(kernels["first"] + kernels["last"], kernels["all"])
@@ -267,7 +269,9 @@ def test_depth_one_is_the_linear_kernel():
     for trainable in ("all", "first", "last"):
         net = ntkx.mlp(depth=1, W_std=1.5, b_std=0.3, trainable=trainable)
         for get in ("ntk", "nngp"):
-            np.testing.assert_allclose(net.kernel(x, get=get, dtype="float64"), expected, 1e-14)
+            np.testing.assert_allclose(
+                ntkx.kernel(net, x, get=get, dtype="float64"), expected, 1e-14
+            )
 
 
 # --- the finite network behind the spec ------------------------------------------------------
@@ -279,7 +283,14 @@ def test_finite_network_shapes_partition_and_kernel_method(key):
     params = net.init(key, 3)
     assert len(params) == 5  # dense, act, dense, act, dense
     out = net.apply(params, x)
-    assert out.shape == (4, 2) and bool(np.isfinite(out).all())
+    # Reference: the forward pass written out in NumPy, NTK parameterization
+    # (W_std / sqrt(fan_in) * h W + b_std * b, W_std = 1).
+    h = x
+    for i in (0, 2, 4):
+        w, b = (np.asarray(a, np.float64) for a in params[i])
+        h = h @ w / np.sqrt(w.shape[0]) + 0.1 * b
+        h = np.maximum(h, 0.0) if i < 4 else h
+    np.testing.assert_allclose(out, h, rtol=1e-5, atol=1e-6)  # float32 forward pass
     assert net.trainable_layers() == (0,)
     trainable, frozen = net.partition(params)
     assert trainable[2] == () and frozen[0] == ()
@@ -287,7 +298,7 @@ def test_finite_network_shapes_partition_and_kernel_method(key):
     leaves = zip(jax.tree_util.tree_leaves(rebuilt), jax.tree_util.tree_leaves(params), strict=True)
     for a, b in leaves:
         np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(net.kernel(x), kernel_matrix(net, x))
+    np.testing.assert_array_equal(ntkx.kernel(net, x), kernel_matrix(net, x))
     # jit-compatible apply
     np.testing.assert_allclose(jax.jit(net.apply)(params, x), out, rtol=1e-6)
 
@@ -403,7 +414,7 @@ def test_bad_settings_raise_value_error(kwargs, pattern):
 )
 def test_bad_inputs_raise_value_error(x, pattern):
     with pytest.raises(ValueError, match=pattern):
-        ntkx.mlp().kernel(x)
+        ntkx.kernel(ntkx.mlp(), x)
 
 
 def test_bad_input_dim_and_mismatched_features():
@@ -411,4 +422,4 @@ def test_bad_input_dim_and_mismatched_features():
     with pytest.raises(ValueError, match=r"input_dim=0 "):
         net.init(jax.random.key(0), 0)
     with pytest.raises(ValueError, match=r"x2 has 4 features .*expected 3"):
-        net.kernel(np.ones((2, 3)), np.ones((2, 4)))
+        ntkx.kernel(net, np.ones((2, 3)), np.ones((2, 4)))

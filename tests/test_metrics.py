@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import ntkx
-from ntkx.data import geometry, rays
+from ntkx.feedforward.data import geometry, rays
 from ntkx.metrics import (
     directional_linearity,
     error_report,
@@ -88,7 +88,10 @@ def test_zero_labels_raise_or_are_excluded_and_counted():
     assert mape_mean(y, p, zero_labels="exclude") == pytest.approx(25.0)
     rep = error_report(y, p, batch_size=64)
     assert rep.n_zero_labels_excluded == 1 and rep.mape_median_per_batch is None
-    assert np.isfinite([rep.mape_mean, rep.mape_median, rep.mse]).all()
+    # the zero label is excluded from the percentages (|1-1|/1, |2-3|/2 -> 0%, 50%) but not
+    # from the MSE ((0.25 + 0 + 1) / 3)
+    assert rep.mape_mean == pytest.approx(25.0) and rep.mape_median == pytest.approx(25.0)
+    assert rep.mse == pytest.approx(1.25 / 3)
     with pytest.raises(ValueError, match="non-finite"):
         mse([1.0, np.nan], [1.0, 1.0])
     with pytest.raises(ValueError, match="same length"):
