@@ -323,3 +323,24 @@ def test_standard_parameterization_same_function_scaled_gradients(small):
         monte_carlo_kernel(std, key, small, n_samples=2)
     with pytest.raises(ValueError, match="parameterization"):
         gnn(parameterization="mup")
+
+
+def test_trainable_changes_only_the_ntk(small):
+    base = dict(depth=2, aggregation="sum", readout="mean", width=512, edge_weights=True, b_std=0.3)
+    all_, first, last = (gnn(**base, trainable=t) for t in ("all", "first", "last"))
+    k = {t: ntkx.kernel(n, small, get=("ntk", "nngp"), dtype="float64") for t, n in
+         (("all", all_), ("first", first), ("last", last))}  # fmt: skip
+    # The NNGP is a property of the forward pass: identical for every choice.
+    np.testing.assert_array_equal(k["first"].nngp, k["all"].nngp)
+    np.testing.assert_array_equal(k["last"].nngp, k["all"].nngp)
+    # Readout only: the NTK is the NNGP (the readout's gradient is the last hidden layer).
+    np.testing.assert_allclose(k["last"].ntk, k["last"].nngp, rtol=1e-14)
+    # Each part is a sum of non-negative-definite contributions, smaller than all of them.
+    assert np.all(np.diag(k["first"].ntk) < np.diag(k["all"].ntk))
+    # The first layer's part against the finite networks' empirical NTK of that layer alone:
+    # 16 networks of width 512; 4.5 standard errors (16 entries jointly, ~1e-4 false alarms)
+    # plus 3% for the O(1/width) bias.
+    est = monte_carlo_kernel(first, jax.random.key(11), small, n_samples=16, dtype="float64")
+    tol = 4.5 * est.stderr + 0.03 * np.abs(k["first"].ntk)
+    assert np.all(np.abs(est.mean - k["first"].ntk) <= tol), (est.mean, k["first"].ntk)
+    assert np.any(np.abs(1.2 * k["first"].ntk - est.mean) > tol)  # the band would catch 20%
