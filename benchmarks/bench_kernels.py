@@ -23,8 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import ntkx
-from ntkx.kernels import precision_context
-from ntkx.solvers import solve_kernel_system
+from ntkx.core.numerics import precision_context
+from ntkx.core.solvers import solve_kernel_system
 
 _MATMUL = jax.jit(lambda a: a @ a.T)
 
@@ -55,12 +55,12 @@ def main() -> None:
     rows = []
     for dtype in ("float32", "float64"):
         x = rng.normal(size=(args.n, args.d)).astype(dtype)
-        t_kernel = best_of(lambda x=x, dtype=dtype: net.kernel(x, dtype=dtype), args.repeats)
+        t_kernel = best_of(lambda x=x, dtype=dtype: ntkx.kernel(net, x, dtype=dtype), args.repeats)
         with precision_context(np.dtype(dtype)):
             xj = jnp.asarray(x)
             t_floor = best_of(lambda xj=xj: _MATMUL(xj).block_until_ready(), args.repeats)
         t_numpy = best_of(lambda x=x: x @ x.T, args.repeats)
-        k = net.kernel(x, dtype=dtype)
+        k = ntkx.kernel(net, x, dtype=dtype)
         y = rng.normal(size=args.n).astype(dtype)
         start = time.perf_counter()
         _, diag = solve_kernel_system(k, y)

@@ -11,30 +11,48 @@ points inside the training support excluded; the predictor is the paper's own
 kernel choice, the bias-free two-layer ReLU NTK (the official code's
 first-layer kernel; all-layer training gives the same picture). MAPE is the
 paper's feedforward variant: 100 x the median APE per batch of 64, averaged.
-Claims asserted: MAPE("all") < 2 %, and MAPE("fix1"), MAPE("negd") are at
-least 10 x larger. Finite networks of width 256 trained by Adam are reported
-alongside (not asserted: at this size and training budget they do not reach
+Claims checked (exit status 1 and a message on stderr if one fails):
+MAPE("all") < 2 %, and MAPE("fix1"), MAPE("negd") are at least 10 x larger.
+Finite networks of width 256 trained by Adam are reported alongside with
+``--finite`` (not checked: at this size and training budget they do not reach
 2 %; see the printed numbers).
 
-Run:  python examples/feedforward_directions.py [--quick] [--out DIR]
+Run:  python examples/feedforward_directions.py [--quick] [--finite] [--out DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import sys
 import time
 
 import jax
 import numpy as np
 
 import ntkx
-from ntkx.data import make_target, test_set, training_set
 from ntkx.metrics import error_report, extrapolation_curve
 from ntkx.plotting import plot_extrapolation_curve
-from ntkx.solvers import kernel_regression
-from ntkx.training import train_adam
+from ntkx.runner import save_json
+
+#: Claimed bounds: MAPE (%) of the "all" set, and the factor by which fix1 and negd are worse.
+MAX_MAPE_ALL = 2.0
+MIN_RATIO = 10.0
+
+
+def claim(claims: list[dict], text: str, value: float, holds: bool) -> None:
+    """Record one checked claim with its measured value."""
+    claims.append({"claim": text, "value": float(value), "holds": bool(holds)})
+
+
+def conclude(claims: list[dict], elapsed: float) -> None:
+    """Exit with status 1 (messages on stderr) unless every claim holds."""
+    failed = [c for c in claims if not c["holds"]]
+    for c in failed:
+        print(f"CLAIM FAILED: {c['claim']} (measured {c['value']:.4g})", file=sys.stderr)
+    if failed or not claims:
+        raise SystemExit(1)
+    print(f"all {len(claims)} claims hold ({elapsed:.0f} s)")
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -47,15 +65,15 @@ def main(argv: list[str] | None = None) -> dict:
     n_train = 600 if args.quick else 2000
     n_test = 512 if args.quick else 2048
     start = time.perf_counter()
-    target = make_target("linear", d, seed=0)
+    target = ntkx.make_target("linear", d, seed=0)
     net = ntkx.mlp(depth=2, width=256, b_std=None)
     results: dict = {"quick": args.quick, "dim": d, "n_train": n_train, "sets": {}}
     curves = {}
     for name in ("all", "fix1", "negd"):
-        geom = training_set(name, d, radius)
+        geom = ntkx.training_set(name, d, radius)
         x = geom.sample(n_train, seed=0)
-        model = kernel_regression(net, x, target(x), dtype="float64")
-        tests = test_set(geom, n_test, 10 * radius, shape="ball", seed=1)
+        model = ntkx.kernel_regression(net, x, target(x), dtype="float64")
+        tests = ntkx.test_set(geom, n_test, 10 * radius, shape="ball", seed=1)
         y_test = target(tests.x)
         pred = model.predict(tests.x)
         rep = error_report(y_test, pred)
@@ -66,7 +84,7 @@ def main(argv: list[str] | None = None) -> dict:
             f"mean {rep.mape_mean:8.3f} %, MSE {rep.mse:.4g}"
         )
         if args.finite:
-            res = train_adam(
+            res = ntkx.train_adam(
                 net,
                 net.init(jax.random.key(0), d),
                 x,
@@ -85,19 +103,22 @@ def main(argv: list[str] | None = None) -> dict:
     ratios = {k: mape[k] / mape["all"] for k in ("fix1", "negd")}
     results["ratios_to_all"] = ratios
     print(f"ratios to 'all': fix1 {ratios['fix1']:.1f}x, negd {ratios['negd']:.1f}x")
-    assert mape["all"] < 2.0, mape
-    assert ratios["fix1"] >= 10 and ratios["negd"] >= 10, ratios
+    claims: list[dict] = []
+    claim(claims, f"NTK MAPE('all') < {MAX_MAPE_ALL} %", mape["all"], mape["all"] < MAX_MAPE_ALL)
+    for k in ("fix1", "negd"):
+        text = f"NTK MAPE('{k}') / MAPE('all') >= {MIN_RATIO}"
+        claim(claims, text, ratios[k], ratios[k] >= MIN_RATIO)
+    results["claims"] = claims
     results["seconds"] = time.perf_counter() - start
     if args.out:
         os.makedirs(args.out, exist_ok=True)
-        with open(os.path.join(args.out, "directions.json"), "w") as fh:
-            json.dump(results, fh, indent=1)
+        save_json(os.path.join(args.out, "directions.json"), results)  # strict JSON
         plot_extrapolation_curve(
             curves,
             os.path.join(args.out, "directions_curve.png"),
             title="Linear target, d=16: all vs fix1 vs negd",
         )
-    print(f"all claims hold ({results['seconds']:.0f} s)")
+    conclude(claims, results["seconds"])
     return results
 
 

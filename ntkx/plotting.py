@@ -8,7 +8,12 @@ Each function draws one figure, writes it to ``path`` (PNG) and returns the path
   support, NTK predictor and finite networks on one plot;
 * :func:`plot_r2_histogram` — the distribution of :math:`1 - R^2` over rays (log
   scale: values cluster at 1, so :math:`R^2` itself is unreadable);
-* :func:`plot_width_sweep` — finite-to-NTK prediction gap against width.
+* :func:`plot_width_sweep` — finite-to-NTK prediction gap against width;
+* :func:`plot_fit_1d` — a one-dimensional fit against its target (``ntkx demo``);
+* :func:`plot_error_vs_size` — graph test error against test graph size, one line per
+  architecture (``ntkx graph``);
+* :func:`plot_per_family` — graph test error per test family, one marker per
+  architecture (``ntkx graph``).
 
 The figures are built with :class:`matplotlib.figure.Figure` directly, so the
 global pyplot backend is never touched.
@@ -17,6 +22,7 @@ global pyplot backend is never touched.
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,13 +31,21 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 __all__ = [
+    "plot_error_vs_size",
     "plot_extrapolation_curve",
+    "plot_fit_1d",
+    "plot_per_family",
     "plot_r2_histogram",
     "plot_ray",
     "plot_width_sweep",
 ]
 
 _COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2"]
+
+
+def _field(obj: Any, name: str) -> Any:
+    """``obj[name]`` for a mapping (e.g. a curve read back from JSON), else ``obj.name``."""
+    return obj[name] if isinstance(obj, Mapping) else getattr(obj, name)
 
 
 def _save(fig: Figure, path: str | os.PathLike[str]) -> str:
@@ -73,7 +87,10 @@ def plot_extrapolation_curve(
     metric: str = "mape_median",
     title: str = "Error against distance from the training support",
 ) -> str:
-    """One line per predictor: ``metric`` of each :class:`ntkx.metrics.Curve` against distance."""
+    """One line per predictor: ``metric`` of each curve against distance.
+
+    A curve is a :class:`ntkx.metrics.Curve` or its ``describe()`` dict (as in ``result.json``).
+    """
     labels = {
         "mape_median": "median absolute percentage error (%)",
         "mape_mean": "mean absolute percentage error (%)",
@@ -85,8 +102,8 @@ def plot_extrapolation_curve(
     ax = fig.add_subplot()
     for i, (label, curve) in enumerate(curves.items()):
         ax.plot(
-            curve.centers,
-            getattr(curve, metric),
+            _field(curve, "centers"),
+            _field(curve, metric),
             marker="o",
             ms=4,
             color=_COLORS[i % len(_COLORS)],
@@ -166,5 +183,117 @@ def plot_width_sweep(
     ax.set_ylabel("relative RMS gap to the NTK predictor")
     ax.set_title(title)
     ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_fit_1d(
+    x: Sequence[float],
+    target: Sequence[float],
+    prediction: Sequence[float],
+    path: str | os.PathLike[str],
+    *,
+    support: tuple[float, float] | None = None,
+    target_label: str = "target",
+    prediction_label: str = "prediction",
+    title: str = "Fit and extrapolation",
+) -> str:
+    """A one-dimensional prediction against its target, with the training support shaded."""
+    fig = Figure(figsize=(6.4, 4.2))
+    ax = fig.add_subplot()
+    if support is not None:
+        ax.axvspan(*support, color="0.9", label="training support")
+    ax.plot(x, target, "k--", lw=1.2, label=target_label)
+    ax.plot(x, prediction, color=_COLORS[0], lw=2, label=prediction_label)
+    ax.set_xlabel("x")
+    ax.set_ylabel("f(x)")
+    ax.set_title(title)
+    ax.legend(loc="upper center")
+    return _save(fig, path)
+
+
+def _positive(values: Sequence[float], floor: float) -> np.ndarray:
+    """Values for a log axis: ``floor`` in place of anything at or below it."""
+    return np.maximum(np.asarray(values, float), floor)
+
+
+def plot_error_vs_size(
+    size_bins: Sequence[Sequence[int]],
+    errors: Mapping[str, Sequence[float]],
+    path: str | os.PathLike[str],
+    *,
+    train_sizes: Sequence[int] | None = None,
+    ylabel: str = "test MAPE (%)",
+    title: str = "Error against test graph size",
+    floor: float = 1e-12,
+) -> str:
+    """Error against the test graph size (bin centre), one line per architecture, log scale.
+
+    ``size_bins`` are ``(min, max)`` node counts; ``errors[name][i]`` is the error on bin
+    ``i``. Values below ``floor`` (e.g. an exact fit) are drawn at ``floor``. The training
+    sizes, if given, are shaded.
+    """
+    centers = [0.5 * (lo + hi) for lo, hi in size_bins]
+    fig = Figure(figsize=(6.4, 4.2))
+    ax = fig.add_subplot()
+    if train_sizes is not None:
+        lo, hi = train_sizes
+        ax.axvspan(lo, hi, color="0.9", label="training sizes")
+    for i, (name, vals) in enumerate(errors.items()):
+        ax.plot(
+            centers,
+            _positive(vals, floor),
+            marker="o",
+            color=_COLORS[i % len(_COLORS)],
+            label=name,
+        )
+    ax.set_yscale("log")
+    ax.set_xlabel("test graph size (nodes, bin centre)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(textwrap.fill(title, 60))
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_per_family(
+    families: Sequence[str],
+    errors: Mapping[str, Sequence[float]],
+    path: str | os.PathLike[str],
+    *,
+    xlabel: str = "test graph family",
+    ylabel: str = "test MAPE (%)",
+    title: str = "Error per test graph family",
+    floor: float = 1e-12,
+) -> str:
+    """Error per test family, one marker per architecture (side by side), log scale.
+
+    Markers, not bars: a bar on a log axis has no meaningful base, so its length says
+    nothing. ``errors[name][i]`` is the error on ``families[i]``; values below ``floor``
+    are drawn at ``floor``. Long titles are wrapped so that they fit the figure.
+    """
+    names = list(errors)
+    fig = Figure(figsize=(max(6.4, 1.0 + 1.1 * len(families)), 4.2))
+    ax = fig.add_subplot()
+    pos = np.arange(len(families), dtype=float)
+    step = 0.6 / max(len(names), 1)
+    for i, name in enumerate(names):
+        offset = (i - (len(names) - 1) / 2) * step
+        ax.plot(
+            pos + offset,
+            _positive(errors[name], floor),
+            ls="none",
+            marker="o",
+            ms=7,
+            color=_COLORS[i % len(_COLORS)],
+            label=name,
+        )
+    ax.set_xticks(pos, list(families))
+    ax.set_xlim(-0.5, len(families) - 0.5)
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(textwrap.fill(title, 60))
+    ax.grid(alpha=0.3, which="both", axis="y")
     ax.legend(fontsize=8)
     return _save(fig, path)

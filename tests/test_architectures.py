@@ -26,8 +26,8 @@ import pytest
 import references as ref
 
 import ntkx
-from ntkx.feedforward.mlp import ACTIVATIONS, MLP
 from ntkx.core.kernels import kernel_matrix
+from ntkx.feedforward.mlp import ACTIVATIONS, MLP
 
 WELL_SEPARATED = 1e-12  # pairs with first-layer angle in [0.1, pi - 0.1]; measured <= 4e-16
 DEGENERATE = 1e-7  # identical / parallel / antipodal pairs, ReLU-family NTK: sqrt(eps) effect

@@ -1,19 +1,23 @@
-"""The ``ntkx`` command and its built-in demo."""
+"""The ``ntkx`` command: dispatch to demo, curve, graph and check, and the built-in demo."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
+import pytest
 
-from ntkx import cli, demo
+from ntkx import cli
+from ntkx.feedforward import demo
 
 
-def test_demo_writes_json_and_png_and_extrapolates_linearly(tmp_path, capsys):
+def test_demo_writes_json_and_png_and_extrapolates_linearly(tmp_path: Any, capsys: Any) -> None:
     assert cli.main(["demo", "--out", str(tmp_path), "--n-train", "32"]) == 0
     result = json.loads((tmp_path / "demo.json").read_text())
     png = (tmp_path / "demo.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000  # a real plot, not an empty file
+    assert result == json.loads(json.dumps(demo.run_demo(n_train=32)))  # the numbers it prints
     # Theorem 1 (arXiv 2009.11848): the NTK predictor is asymptotically linear along
     # rays. On [2, 5] the remaining curvature is O(1/x) of the slope; 0.999 leaves a
     # wide margin while failing for any quadratic-like prediction (R^2 of a line fit
@@ -25,21 +29,64 @@ def test_demo_writes_json_and_png_and_extrapolates_linearly(tmp_path, capsys):
     # Inside the support the ridge-free predictor interpolates 32 points of a smooth
     # target; between them its error is small against the target's range [0, 1].
     assert result["max_abs_error_inside_support"] < 0.05
-    assert "max_abs_error_inside_support" in capsys.readouterr().out
+    assert result["n_train"] == 32 and len(result["prediction"]) == 401
+    out = capsys.readouterr().out
+    assert f"{'max_abs_error_inside_support':40s} {result['max_abs_error_inside_support']}" in out
 
 
-def test_line_fit_r2_reference():
+def test_demo_bad_arguments_exit_2(tmp_path: Any, capsys: Any) -> None:
+    assert cli.main(["demo", "--out", str(tmp_path), "--n-train", "1"]) == 2
+    assert "ntkx demo: error: --n-train=1 is not allowed" in capsys.readouterr().err
+    assert cli.main(["demo", "--out", str(tmp_path), "--n-train", "many"]) == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_line_fit_r2_reference() -> None:
     x = np.linspace(2.0, 5.0, 50)
     assert abs(demo._line_fit_r2(x, 3 * x + 1) - 1.0) < 1e-12  # exact line
     expected = 1 - np.var(x**2 - np.polyval(np.polyfit(x, x**2, 1), x)) / np.var(x**2)
     assert abs(demo._line_fit_r2(x, x**2) - expected) < 1e-12
 
 
-def test_unknown_command_exits_2(capsys):
+@pytest.mark.parametrize(
+    ("command", "flags"),
+    [
+        ("curve", ["--n-train", "--widths", "--sweep-widths", "--no-exclude-support"]),
+        ("graph", ["--task", "--n-seeds", "--quick", "--test-sizes", "--depth"]),
+    ],
+)
+def test_experiment_commands_dispatch_to_the_runner(
+    command: str, flags: list[str], capsys: Any
+) -> None:
+    assert cli.main([command, "--help"]) == 0
+    text = capsys.readouterr().out
+    assert f"usage: ntkx {command}" in text
+    for flag in [*flags, "--out", "--quiet"]:
+        assert flag in text, flag
+
+
+def test_experiment_command_bad_value_exits_2(tmp_path: Any, capsys: Any) -> None:
+    assert cli.main(["graph", "--task", "coloring", "--out", str(tmp_path)]) == 2
+    assert "ntkx graph: error: task='coloring' is not allowed" in capsys.readouterr().err
+    assert cli.main(["curve", "--out", str(tmp_path), "--dim", "0"]) == 2
+    assert "ntkx curve: error: dim=0 is not allowed" in capsys.readouterr().err
+    assert cli.main(["curve", "--dim", "3"]) == 2  # --out is required
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_command_exits_2(capsys: Any) -> None:
     assert cli.main(["nope"]) == 2
-    assert "unknown command 'nope'" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "ntkx: error: unknown command 'nope'" in captured.err
+    assert "['check', 'curve', 'demo', 'graph']" in captured.err
+    assert captured.out == ""
 
 
-def test_help_lists_commands(capsys):
+def test_help_lists_commands(capsys: Any) -> None:
     assert cli.main([]) == 0
-    assert "demo" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.startswith("usage: ntkx COMMAND")
+    for name in ("demo", "curve", "graph", "check"):
+        assert f"\n  {name:8s} " in out, name
+    assert cli.main(["--help"]) == 0
+    assert capsys.readouterr().out == out

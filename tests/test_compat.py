@@ -13,7 +13,7 @@ import pytest
 
 import ntkx
 from ntkx import _compat
-from ntkx.kernels import empirical_kernel
+from ntkx.core.kernels import empirical_kernel
 
 
 def _run(code: str) -> dict:

@@ -1,10 +1,10 @@
-"""Tests of ntkx.data: targets, geometries, support regions, test sets and rays."""
+"""Tests of ntkx.feedforward.data: targets, geometries, support regions, test sets and rays."""
 
 import numpy as np
 import pytest
 
-import ntkx.data as data
-from ntkx.data import (
+import ntkx.feedforward.data as data
+from ntkx.feedforward.data import (
     Geometry,
     geometry,
     make_target,

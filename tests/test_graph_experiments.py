@@ -1,18 +1,28 @@
-"""The ``ntkx graph`` command and the graph MAPE."""
+"""The ``graph`` experiment (ntkx.graphs.experiment) on the runner, its CLI and the graph MAPE."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import os
+from pathlib import Path
+from typing import Any
 
+import jax
 import numpy as np
 import pytest
 
-from ntkx.graph_experiments import _mape as mape
-from ntkx.graph_experiments import graph_main
+import ntkx
+import ntkx.graphs.experiment as graph_module
+from ntkx.graphs.experiment import GraphConfig, graph_main, run_graph_experiment
+from ntkx.graphs.experiment import _mape as mape
+
+PNG = b"\x89PNG\r\n\x1a\n"
+#: The quick max-degree kernel run (the interrupt test reuses its shapes, so its compiled kernels).
+QUICK_KERNEL = ["--task", "max_degree", "--method", "kernel", "--quick"]
+QUICK_KERNEL += ["--test-families", "general", "tree", "--quiet"]
 
 
-def test_mape_hand_values():
+def test_mape_hand_values() -> None:
     # |2-1|/2 = 50%, |4-5|/4 = 25%: mean 37.5% (the paper's graph code averages, not median).
     assert mape([2.0, 4.0], [1.0, 5.0]) == pytest.approx(37.5)
     with pytest.raises(ValueError, match="percentage errors divide by the label"):
@@ -24,34 +34,188 @@ def test_mape_hand_values():
 @pytest.mark.parametrize(
     ("task", "method"), [("max_degree", "kernel"), ("shortest_path", "finite")]
 )
-def test_graph_main_quick_writes_json_and_plots(tmp_path, task, method):
+def test_graph_main_quick_writes_result_and_plots(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], task: str, method: str
+) -> None:
     out = tmp_path / task
-    code = graph_main(
-        ["--task", task, "--method", method, "--quick", "--out", str(out),
-         "--test-families", "general", "tree"]
-    )  # fmt: skip
-    assert code == 0
-    res = json.loads((out / "results.json").read_text())
-    assert res["task"] == task and res["method"] == method
+    argv = [*QUICK_KERNEL, "--task", task, "--method", method, "--out", str(out)]
+    assert graph_main(argv) == 0
+    assert capsys.readouterr().out == f"ntkx graph: wrote {out / 'result.json'}\n"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "error_vs_size.png",
+        "per_family.png",
+        "result.json",
+    ]
+    res = json.loads((out / "result.json").read_text())
+    assert res["experiment"] == "graph" and res["interrupted"] is False
+    assert res["files"] == {
+        "json": "result.json",
+        "error_vs_size": "error_vs_size.png",
+        "per_family": "per_family.png",
+    }
     for name in ("error_vs_size.png", "per_family.png"):
-        assert os.path.getsize(out / name) > 1000
-    for entry in res["architectures"].values():
-        assert len(entry["size_mape_mean"]) == 1 and len(entry["family_mape_mean"]) == 2
-        assert all(np.isfinite(entry["size_mape_mean"]))
-    if task == "max_degree":
-        assert set(res["architectures"]) == {"sum-agg/max-readout", "sum-agg/sum-readout"}
-        assert 1 <= res["spanning_rank"][0] <= 4
-    else:
-        assert set(res["architectures"]) == {"min-agg/min-readout", "sum-agg/min-readout"}
-
-
-def test_graph_main_bad_arguments(tmp_path, capsys):
-    with pytest.raises(SystemExit) as err:
-        graph_main(["--task", "coloring"])
-    assert err.value.code == 2
-    # A ValueError from the library becomes exit status 2 with the message.
-    code = graph_main(
-        ["--quick", "--train-sizes", "3-4", "--train-families", "4regular", "--out", str(tmp_path)]
+        png = (out / name).read_bytes()
+        assert png[:8] == PNG and len(png) > 10_000
+    assert set(res["timings"]) == {"data_s", f"{method}_s", "plot_s", "total_s"}
+    assert res["seeds"] == [{"field": "n_seeds", "value": 1}]
+    # the recorded config holds the values used: --quick sizes, task defaults
+    c = res["config"]
+    assert (c["task"], c["method"], c["quick"], c["n_seeds"]) == (task, method, True, 1)
+    assert (c["n_train"], c["n_test"], c["width"], c["epochs"], c["mc_samples"]) == (
+        24,
+        6,
+        16,
+        3,
+        2,
     )
-    assert code == 2
-    assert "n_min=3" in capsys.readouterr().err
+    assert (c["train_sizes"], c["test_sizes"]) == ([6, 8], [[10, 12]])
+    assert c["test_families"] == ["general", "tree"] and c["train_families"] == ["general"]
+    m = res["metrics"]
+    assert (m["task"], m["method"], m["size_family"]) == (task, method, "general")
+    assert (m["size_bins"], m["family_bin"], m["families"]) == (
+        [[10, 12]],
+        [10, 12],
+        c["test_families"],
+    )
+    for entry in m["architectures"].values():
+        assert len(entry["size_mape"]) == len(entry["family_mape"]) == len(entry["train_mape"]) == 1
+        assert entry["size_mape_mean"] == entry["size_mape"][0]  # one seed: mean = the seed
+        assert entry["family_mape_mean"] == entry["family_mape"][0]
+        assert entry["train_mape_mean"] == entry["train_mape"][0]
+        assert len(entry["size_mape_mean"]) == 1 and len(entry["family_mape_mean"]) == 2
+        assert all(np.isfinite(entry["size_mape_mean"] + entry["family_mape_mean"]))
+    if task == "max_degree":
+        assert (c["depth"], c["aggregations"], c["readouts"]) == (2, ["sum"], ["max", "sum"])
+        assert (c["learning_rate"], c["batch_size"]) == (0.01, 64)
+        assert set(m["architectures"]) == {"sum-agg/max-readout", "sum-agg/sum-readout"}
+        # the same data (seed 0: default_rng(7)) and the same specs, fitted here directly
+        rng = np.random.default_rng(7)
+        train = ntkx.max_degree_dataset(24, ["general"], 6, 8, seed=rng)
+        tests = [ntkx.max_degree_dataset(6, [f], 10, 12, seed=rng) for f in ("general",) * 2]
+        tests.append(ntkx.max_degree_dataset(6, ["tree"], 10, 12, seed=rng))
+        assert m["spanning_rank"] == [ntkx.spanning_rank(train.graphs).rank]
+        mx, sm = (
+            m["architectures"]["sum-agg/max-readout"],
+            m["architectures"]["sum-agg/sum-readout"],
+        )
+        assert (mx["kernel_method"], sm["kernel_method"]) == ("monte_carlo", "closed_form")
+        assert (mx["solve"][0]["n_samples"], sm["solve"][0]["n_samples"]) == (2, 0)
+        assert mx["solve"][0]["kernel_method"] == "monte_carlo"
+        assert mx["solve"][0]["n_train"] == 24 and mx["solve"][0]["kernel_rel_stderr"] > 0
+        # ridge-free kernel regression interpolates its training graphs
+        assert mx["train_mape"][0] < 1e-3 and sm["train_mape"][0] < 1e-3
+        for entry, readout, kernel in ((mx, "max", "monte_carlo"), (sm, "sum", "closed_form")):
+            net = ntkx.gnn(2, "sum", readout, 16, b_std=0.1)
+            model = ntkx.kernel_regression(
+                net, train.batch, train.labels, method=kernel, key=jax.random.key(0),
+                n_samples=2, dtype="float64",
+            )  # fmt: skip
+            mapes = [ntkx.mape_mean(t.labels, model.predict(t.batch)) for t in tests]
+            assert entry["size_mape"] == [[pytest.approx(mapes[0], rel=1e-9)]]
+            assert entry["family_mape"] == [pytest.approx(mapes[1:], rel=1e-9)]
+            assert entry["solve"][0]["path"] == model.diagnostics.path
+    else:
+        assert (c["depth"], c["aggregations"], c["readouts"]) == (3, ["min", "sum"], ["min"])
+        assert (c["learning_rate"], c["batch_size"], c["test_weight_range"]) == (0.005, 32, [1, 10])
+        assert set(m["architectures"]) == {"min-agg/min-readout", "sum-agg/min-readout"}
+        assert m["spanning_rank"] is None
+        for entry in m["architectures"].values():
+            assert entry["kernel_method"] is None and "solve" not in entry
+            assert len(entry["final_loss"]) == 1 and entry["final_loss"][0] > 0
+
+
+def test_interrupt_keeps_finished_architectures(tmp_path: Path, monkeypatch: Any) -> None:
+    calls = []
+    real = graph_module._fit_kernel
+
+    def fit_then_interrupt(*args: Any) -> Any:
+        calls.append(args[1].readout)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(graph_module, "_fit_kernel", fit_then_interrupt)
+    argv = [*QUICK_KERNEL, "--readouts", "sum", "mean", "--epochs", "5", "--out", str(tmp_path)]
+    assert graph_main(argv) == 130
+    res = json.loads((tmp_path / "result.json").read_text())
+    # an explicit flag wins over --quick (quick epochs: 3); the rest take the quick sizes
+    assert (res["config"]["epochs"], res["config"]["n_train"]) == (5, 24)
+    assert res["interrupted"] is True and res["files"] == {"json": "result.json"}
+    archs = res["metrics"]["architectures"]
+    assert calls == ["sum", "mean"]
+    done, cut = archs["sum-agg/sum-readout"], archs["sum-agg/mean-readout"]
+    assert len(done["size_mape"]) == 1 and len(done["solve"]) == 1
+    assert cut["size_mape"] == [] and cut["train_mape"] == []
+    assert "size_mape_mean" not in done  # the summary is only computed at the end
+    assert len(res["metrics"]["spanning_rank"]) == 1
+
+
+def test_config_resolves_defaults_and_quick_fills_only_unset_fields() -> None:
+    d = GraphConfig()
+    assert (d.n_train, d.n_test, d.width, d.epochs, d.mc_samples) == (200, 40, 64, 100, 8)
+    assert (d.depth, d.aggregations, d.readouts) == (2, ("sum",), ("max", "sum"))
+    assert d.test_sizes == ((20, 30), (30, 50), (50, 75), (75, 100))
+    sp = GraphConfig(task="shortest_path")
+    assert (sp.depth, sp.aggregations, sp.readouts) == (3, ("min", "sum"), ("min",))
+    assert (sp.learning_rate, sp.batch_size, sp.test_weight_range) == (0.005, 32, (1.0, 10.0))
+    assert sp.test_sizes == ((20, 30), (50, 75), (75, 100))
+    q = GraphConfig(quick=True, n_train=50, width=8, test_sizes=((30, 40),))
+    assert (q.n_train, q.width, q.test_sizes) == (50, 8, ((30, 40),))  # explicit values kept
+    assert (q.n_test, q.epochs, q.mc_samples, q.train_sizes) == (6, 3, 2, (6, 8))
+    assert dataclasses.replace(q, width=4).n_train == 50
+    assert GraphConfig(test_sizes=(20, 30)).test_sizes == ((20, 30),)  # one (min, max) pair
+    assert list(GraphConfig(aggregations=("sum", "max")).architecture_names()) == [
+        "sum-agg/max-readout",
+        "sum-agg/sum-readout",
+        "max-agg/max-readout",
+        "max-agg/sum-readout",
+    ]
+    net = sp.spec("min", "min")
+    assert (net.depth, net.width, net.b_std, net.edge_weights) == (3, 64, 0.1, True)
+    assert sp.kernel_method(net) == "monte_carlo"
+    assert d.kernel_method(d.spec("sum", "sum")) == "closed_form"
+    assert GraphConfig(monte_carlo=True).kernel_method(d.spec("sum", "sum")) == "monte_carlo"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"task": "coloring"}, "task='coloring' is not allowed"),
+        ({"method": "exact"}, "method='exact' is not allowed"),
+        ({"aggregations": ("median",)}, "aggregations='median' is not allowed"),
+        ({"test_families": ()}, r"test_families=\(\) is not allowed"),
+        ({"train_sizes": (30, 20)}, r"train_sizes=\(30, 20\) is not allowed"),
+        ({"test_sizes": ((10, 0),)}, r"test_sizes\[0\]\[1\]=0 is not allowed"),
+        ({"weight_range": (5.0, 1.0)}, r"weight_range\[1\]=1.0 is not allowed"),
+        ({"n_seeds": 0}, "n_seeds=0 is not allowed"),
+        ({"ridge": -1.0}, "ridge=-1.0 is not allowed"),
+        ({"train_families": ("4regular",), "train_sizes": (3, 4)}, "n_min=3"),
+        ({"test_families": ("general", "cycle"), "test_sizes": ((2, 3),)}, "'cycle'"),
+    ],
+)
+def test_config_validation(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        GraphConfig(**kwargs)
+
+
+def test_graph_main_help_and_bad_arguments(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert graph_main(["--help"]) == 0
+    text = capsys.readouterr().out
+    for flag in ("--n-seeds", "--quick", "--test-sizes", "--depth", "--mc-samples", "--out"):
+        assert flag in text, flag
+    assert graph_main(["--task", "coloring", "--out", str(tmp_path)]) == 2
+    assert "ntkx graph: error: task='coloring' is not allowed" in capsys.readouterr().err
+    argv = ["--quick", "--train-sizes", "3", "4", "--train-families", "4regular"]
+    assert graph_main([*argv, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "n_min=3" in err and "Traceback" not in err
+    assert graph_main(["--layers", "2", "--out", str(tmp_path)]) == 2  # renamed to --depth
+    assert graph_main(["--seeds", "2", "--out", str(tmp_path)]) == 2  # renamed to --n-seeds
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_run_graph_experiment_without_out_dir_rejects_wrong_config() -> None:
+    with pytest.raises(ValueError, match="expected a GraphConfig"):
+        run_graph_experiment({"task": "max_degree"}, progress=False)  # type: ignore[arg-type]

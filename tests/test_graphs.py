@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse.csgraph
 
-from ntkx.graphs import (
+from ntkx.graphs.sampling import (
     FAMILIES,
     batch_graphs,
     max_degree_dataset,

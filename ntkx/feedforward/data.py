@@ -603,7 +603,9 @@ def test_set(
         (True, True)
     """
     if not isinstance(train, Geometry):
-        raise ValueError(f"train={train!r} is not allowed; expected an ntkx.feedforward.data.Geometry.")
+        raise ValueError(
+            f"train={train!r} is not allowed; expected an ntkx.feedforward.data.Geometry."
+        )
     n = check_positive_int("n", n)
     radius = check_finite_number("radius", radius, minimum=0.0, strict=True)
     check_choice("shape", shape, TEST_SHAPES)
@@ -694,7 +696,9 @@ def rays(
         ((3, 100, 2), True)
     """
     if not isinstance(train, Geometry):
-        raise ValueError(f"train={train!r} is not allowed; expected an ntkx.feedforward.data.Geometry.")
+        raise ValueError(
+            f"train={train!r} is not allowed; expected an ntkx.feedforward.data.Geometry."
+        )
     n_rays = check_positive_int("n_rays", n_rays)
     n_points = check_positive_int("n_points", n_points)
     if n_points < 3:

@@ -10,14 +10,16 @@ support. Prints the numbers and writes ``demo.json`` and ``demo.png``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ntkx.feedforward.mlp import mlp
 from ntkx.core.solvers import kernel_regression
+from ntkx.feedforward.mlp import mlp
+from ntkx.plotting import plot_fit_1d
+from ntkx.runner import save_json
 
 __all__ = ["main", "run_demo"]
 
@@ -61,37 +63,43 @@ def run_demo(n_train: int = 64, seed: int = 0) -> dict:
     }
 
 
-def _plot(result: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def _plot(result: dict, path: Path) -> str:
     x = np.asarray(result["x_test"])
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
-    ax.axvspan(-1, 1, color="0.9", label="training support")
-    ax.plot(x, x**2, "k--", lw=1.2, label="target $x^2$")
-    ax.plot(x, result["prediction"], color="C0", lw=2, label="NTK predictor (2-layer ReLU)")
-    ax.set_xlabel("x")
-    ax.set_ylabel("f(x)")
-    ax.set_title("Infinitely wide ReLU net: linear outside the training support")
-    ax.legend(loc="upper center")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return plot_fit_1d(
+        x,
+        x**2,
+        result["prediction"],
+        path,
+        support=(-1.0, 1.0),
+        target_label="target $x^2$",
+        prediction_label="NTK predictor (2-layer ReLU)",
+        title="Infinitely wide ReLU net: linear outside the training support",
+    )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``ntkx demo``: print the demo's numbers, write JSON and a PNG."""
+def main(argv: Sequence[str] | None = None) -> int:
+    """``ntkx demo``: print the demo's numbers, write JSON and a PNG.
+
+    Returns the exit status: 0 on success, 2 on bad arguments (``--help``: 0).
+    """
     parser = argparse.ArgumentParser(prog="ntkx demo", description=__doc__)
     parser.add_argument("--out", default="results/demo", help="output directory")
-    parser.add_argument("--n-train", type=int, default=64)
+    parser.add_argument("--n-train", type=int, default=64, help="training points (>= 2)")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse printed help or the error
+        return exc.code if isinstance(exc.code, int) else 2
+    if args.n_train < 2:
+        print(
+            f"ntkx demo: error: --n-train={args.n_train} is not allowed; expected at least 2.",
+            file=sys.stderr,
+        )
+        return 2
     result = run_demo(n_train=args.n_train, seed=args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "demo.json").write_text(json.dumps(result, indent=2))
+    save_json(out / "demo.json", result)
     _plot(result, out / "demo.png")
     for key, value in result.items():
         if key not in ("x_test", "prediction"):

@@ -1,60 +1,82 @@
-"""Graph extrapolation experiments: train on small graphs, test on larger ones and other families.
+"""The ``graph`` experiment: train GNNs on small graphs, test on larger ones and other families.
 
-The Python entry point is :func:`run_graph_experiment`; the command ``ntkx graph`` is
-:func:`graph_main`. Each run writes ``results.json`` (settings, per-architecture test MAPE per
-test-size bin and per family, per seed, and the max-degree spanning rank of the training set)
-and two PNG plots: ``error_vs_size.png`` and ``per_family.png``.
+:data:`GRAPH` is an :class:`ntkx.runner.Experiment`; :func:`run_graph_experiment` runs one
+:class:`GraphConfig` and returns the runner's record. Its ``metrics`` hold, per architecture
+(every aggregation x readout), the train MAPE and the test MAPE per test-size bin and per test
+family, per seed and averaged over seeds, and for max degree the spanning rank of each training
+set (the max-degree theorem's condition). With an output directory the runner writes
+``result.json`` and two plots (:mod:`ntkx.plotting`): ``error_vs_size.png`` and
+``per_family.png``. Wall times are only under ``timings`` (``data_s``, ``finite_s`` or
+``kernel_s``, ``plot_s``); Ctrl-C keeps the architectures finished so far.
 
 Metric: MAPE is the *mean* absolute percentage error ``100 mean |y - y_hat| / |y|``, as in the
 paper's graph code (arXiv 2009.11848, Section 4).
 
-Methods: ``finite`` trains finite GNNs with :func:`ntkx.core.training.train_adam` (Adam, weight decay
-1e-5, learning rate halved every 50 epochs); ``kernel`` solves kernel regression with the
-closed-form kernel (sum/mean) or a Monte Carlo kernel (max/min) through
-:func:`ntkx.core.solvers.solve_kernel_system`.
+Methods: ``finite`` trains finite GNNs with :func:`ntkx.train_adam` (Adam, weight decay 1e-5,
+learning rate halved every 50 epochs); ``kernel`` is :func:`ntkx.kernel_regression` of the same
+spec with the closed-form kernel (sum/mean aggregation and readout) or the Monte Carlo kernel
+(max/min, or every architecture with ``monte_carlo``; ``mc_samples`` networks from the seed's
+key). Networks: ``ntkx.gnn(depth, aggregation, readout, width, b_std=0.1,
+edge_weights=task == "shortest_path")``.
+
+The command ``ntkx graph`` is :func:`graph_main`; its flags are the fields of
+:class:`GraphConfig` (``--task shortest_path``, ``--aggregations min sum``,
+``--test-sizes 50 75 75 100``, ``--n-seeds 3``), plus ``--out DIR`` and ``--quiet``.
+``--quick`` gives tiny sizes for a smoke test (only to the fields not given)::
+
+    ntkx graph --out runs/md --task max_degree --method kernel --quick
+    ntkx graph --out runs/sp --task shortest_path --test-families general tree --n-seeds 3
 
 Example:
-    >>> from ntkx.graphs.experiment import graph_main
-    >>> graph_main(["--quick", "--out", "/tmp/ntkx-graph"])  # doctest: +SKIP
-    0
+    >>> from ntkx.graphs.experiment import GraphConfig
+    >>> cfg = GraphConfig(task="shortest_path", quick=True, width=32)
+    >>> cfg.depth, cfg.aggregations, cfg.train_sizes, cfg.width, cfg.n_train
+    (3, ('min', 'sum'), (6, 8), 32, 24)
 """
 
 from __future__ import annotations
 
-import argparse
-import json
+import dataclasses
 import os
-import sys
-import time
 from collections.abc import Sequence
 from typing import Any, Final
 
 import jax
 import numpy as np
 
-from ntkx.core.validation import check_choice, check_positive_int
-from ntkx.graphs.message_passing import AGGREGATIONS, GNN, gnn, monte_carlo_kernel
+from ntkx.core.solvers import kernel_regression
+from ntkx.core.training import train_adam
+from ntkx.core.validation import check_choice, check_finite_number, check_positive_int
+from ntkx.graphs.message_passing import AGGREGATIONS, GNN, gnn
 from ntkx.graphs.sampling import (
     FAMILIES,
+    MIN_NODES,
     GraphData,
     max_degree_dataset,
     shortest_path_dataset,
     spanning_rank,
 )
 from ntkx.metrics import mape_mean
+from ntkx.plotting import plot_error_vs_size, plot_per_family
+from ntkx.runner import Experiment, RunContext, cli_main, run_experiment, to_jsonable
 
-__all__ = ["TASK_DEFAULTS", "graph_main", "run_graph_experiment"]
+__all__ = ["GRAPH", "QUICK", "TASK_DEFAULTS", "GraphConfig", "graph_main", "run_graph_experiment"]
 
-#: The paper's settings per task (layers, aggregation, readout, lr, batch) and sizes (train on
-#: 20-30 nodes, test up to 100). Max degree uses the paper's 2 layers; ``layers=1`` is the
+TASKS: Final = ("max_degree", "shortest_path")
+METHODS: Final = ("finite", "kernel")
+FEATURES: Final = ("identical", "random")
+#: Bias standard deviation of every GNN (the pre-redesign default of ``gnn``).
+B_STD: Final = 0.1
+
+#: The paper's settings per task (depth, aggregation, readout, lr, batch) and sizes (train on
+#: 20-30 nodes, test up to 100). Max degree uses the paper's 2 layers; ``depth=1`` is the
 #: one-layer GNN of the max-degree theorem (measured to extrapolate far better with Adam here:
 #: see ``examples/graph_max_degree.py``).
 TASK_DEFAULTS: Final[dict[str, dict[str, Any]]] = {
     "max_degree": {
-        "layers": 2,
-        "aggregation": "sum",
-        "readouts": ("max", "sum"),
+        "depth": 2,
         "aggregations": ("sum",),
+        "readouts": ("max", "sum"),
         "learning_rate": 0.01,
         "batch_size": 64,
         "train_sizes": (20, 30),
@@ -63,10 +85,9 @@ TASK_DEFAULTS: Final[dict[str, dict[str, Any]]] = {
         "test_weight_range": (1.0, 5.0),
     },
     "shortest_path": {
-        "layers": 3,
-        "aggregation": "min",
-        "readouts": ("min",),
+        "depth": 3,
         "aggregations": ("min", "sum"),
+        "readouts": ("min",),
         "learning_rate": 0.005,
         "batch_size": 32,
         "train_sizes": (20, 30),
@@ -75,6 +96,196 @@ TASK_DEFAULTS: Final[dict[str, dict[str, Any]]] = {
         "test_weight_range": (1.0, 10.0),
     },
 }
+#: Defaults of the size fields that do not depend on the task.
+SIZE_DEFAULTS: Final[dict[str, Any]] = {
+    "n_train": 200,
+    "n_test": 40,
+    "width": 64,
+    "epochs": 100,
+    "mc_samples": 8,
+}
+#: ``quick=True``: tiny sizes for a smoke test, for the fields left at None.
+QUICK: Final[dict[str, Any]] = {
+    "n_train": 24,
+    "n_test": 6,
+    "train_sizes": (6, 8),
+    "test_sizes": ((10, 12),),
+    "width": 16,
+    "epochs": 3,
+    "mc_samples": 2,
+}
+
+
+def _size_range(name: str, value: Any) -> tuple[int, int]:
+    try:
+        lo, hi = value
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name}={value!r} is not allowed; expected a (min, max) pair of node counts."
+        ) from None
+    lo = check_positive_int(f"{name}[0]", lo)
+    hi = check_positive_int(f"{name}[1]", hi)
+    if hi < lo:
+        raise ValueError(f"{name}={(lo, hi)} is not allowed; expected min <= max.")
+    return lo, hi
+
+
+def _weight_range(name: str, value: Any) -> tuple[float, float]:
+    try:
+        lo, hi = value
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}={value!r} is not allowed; expected a (low, high) pair.") from None
+    lo = check_finite_number(f"{name}[0]", lo, minimum=0.0, strict=True)
+    hi = check_finite_number(f"{name}[1]", hi, minimum=lo)
+    return lo, hi
+
+
+def _choices(name: str, values: Any, allowed: Sequence[str]) -> tuple[str, ...]:
+    out = (values,) if isinstance(values, str) else tuple(values)
+    if not out:
+        raise ValueError(f"{name}=() is not allowed; expected at least one of {list(allowed)}.")
+    for v in out:
+        check_choice(name, v, allowed)
+    return out
+
+
+def _check_families(name: str, families: Sequence[str], n_min: int, sizes_name: str) -> None:
+    for f in families:
+        if n_min < MIN_NODES[f]:
+            raise ValueError(
+                f"{sizes_name} starts at {n_min} nodes, which is not allowed for {name} "
+                f"family {f!r} (n_min={n_min}); expected at least {MIN_NODES[f]} nodes."
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class GraphConfig:
+    """GNN size and weight extrapolation on max degree or shortest path (Xu et al., ICLR 2021,
+    arXiv 2009.11848, Section 4): train on small graphs, report train and test MAPE per
+    architecture, test-size bin and test family. Fields left at None take the task's default
+    (or the --quick size); the recorded config holds the values used."""
+
+    task: str = "max_degree"
+    """max_degree or shortest_path"""
+    method: str = "finite"
+    """finite (GNNs trained by Adam) or kernel (NTK regression of the same spec)"""
+    train_families: tuple[str, ...] = ("general",)
+    """graph families of the training set"""
+    test_families: tuple[str, ...] = ("general",)
+    """test families: the size bins use the first; each family is tested at the last bin"""
+    n_train: int | None = None
+    """training graphs (default 200; quick 24)"""
+    n_test: int | None = None
+    """graphs per test set (default 40; quick 6)"""
+    train_sizes: tuple[int, int] | None = None
+    """node counts of the training graphs, min and max inclusive (default 20 30; quick 6 8)"""
+    test_sizes: tuple[tuple[int, int], ...] | None = None
+    """test size bins as min max pairs (default: max_degree 20 30 30 50 50 75 75 100,
+    shortest_path 20 30 50 75 75 100; quick 10 12)"""
+    depth: int | None = None
+    """message-passing layers (default: max_degree 2, shortest_path 3)"""
+    aggregations: tuple[str, ...] | None = None
+    """aggregations to compare: sum, mean, max, min (default: max_degree sum,
+    shortest_path min sum)"""
+    readouts: tuple[str, ...] | None = None
+    """readouts to compare (default: max_degree max sum, shortest_path min)"""
+    width: int | None = None
+    """hidden width of the GNNs (default 64; quick 16)"""
+    features: str = "identical"
+    """node features for max_degree: identical or random"""
+    weight_range: tuple[float, float] | None = None
+    """edge weights of the training graphs (shortest_path; default 1 5)"""
+    test_weight_range: tuple[float, float] | None = None
+    """edge weights of the test graphs (default: max_degree 1 5, shortest_path 1 10)"""
+    epochs: int | None = None
+    """Adam epochs (default 100; quick 3)"""
+    learning_rate: float | None = None
+    """Adam learning rate (default: max_degree 0.01, shortest_path 0.005)"""
+    batch_size: int | None = None
+    """Adam batch size (default: max_degree 64, shortest_path 32)"""
+    mc_samples: int | None = None
+    """networks averaged by a Monte Carlo kernel (default 8; quick 2)"""
+    monte_carlo: bool = False
+    """Monte Carlo kernel also for sum/mean, which have a closed form"""
+    ridge: float = 0.0
+    """absolute ridge of the kernel regression"""
+    n_seeds: int = 1
+    """repetitions s = 0..n_seeds-1: data from default_rng(1000 s + 7), networks from key(s)"""
+    quick: bool = False
+    """tiny sizes for a smoke test, applied only to the fields not given"""
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        check_choice("task", self.task, TASKS)
+        check_choice("method", self.method, METHODS)
+        check_choice("features", self.features, FEATURES)
+        check_choice("quick", self.quick, (True, False))
+        check_choice("monte_carlo", self.monte_carlo, (True, False))
+        task_defaults = TASK_DEFAULTS[self.task]
+        for f in dataclasses.fields(self):
+            if getattr(self, f.name) is None:
+                if self.quick and f.name in QUICK:
+                    set_(self, f.name, QUICK[f.name])
+                elif f.name in task_defaults:
+                    set_(self, f.name, task_defaults[f.name])
+                elif f.name in SIZE_DEFAULTS:
+                    set_(self, f.name, SIZE_DEFAULTS[f.name])
+        set_(self, "train_families", _choices("train_families", self.train_families, FAMILIES))
+        set_(self, "test_families", _choices("test_families", self.test_families, FAMILIES))
+        set_(self, "aggregations", _choices("aggregations", self.aggregations, AGGREGATIONS))
+        set_(self, "readouts", _choices("readouts", self.readouts, AGGREGATIONS))
+        for name in ("n_train", "n_test", "depth", "width", "epochs", "batch_size"):
+            set_(self, name, check_positive_int(name, getattr(self, name)))
+        for name in ("mc_samples", "n_seeds"):
+            set_(self, name, check_positive_int(name, getattr(self, name)))
+        set_(
+            self,
+            "learning_rate",
+            check_finite_number("learning_rate", self.learning_rate, minimum=0.0, strict=True),
+        )
+        set_(self, "ridge", check_finite_number("ridge", self.ridge, minimum=0.0))
+        set_(self, "train_sizes", _size_range("train_sizes", self.train_sizes))
+        bins = self.test_sizes
+        if isinstance(bins, tuple | list) and bins and isinstance(bins[0], int | np.integer):
+            bins = (bins,)  # a single (min, max) pair
+        if not bins:
+            raise ValueError(f"test_sizes={bins!r} is not allowed; expected at least one bin.")
+        set_(
+            self,
+            "test_sizes",
+            tuple(_size_range(f"test_sizes[{i}]", b) for i, b in enumerate(bins)),
+        )
+        set_(self, "weight_range", _weight_range("weight_range", self.weight_range))
+        set_(self, "test_weight_range", _weight_range("test_weight_range", self.test_weight_range))
+        _check_families("training", self.train_families, self.train_sizes[0], "train_sizes")
+        for lo, hi in self.test_sizes:
+            _check_families("test", self.test_families[:1], lo, f"test_sizes bin {lo}-{hi}")
+        _check_families("test", self.test_families, self.test_sizes[-1][0], "the last test bin")
+        for agg, ro in self.architecture_names().values():
+            self.spec(agg, ro)  # validates the architecture fields
+
+    def architecture_names(self) -> dict[str, tuple[str, str]]:
+        """``{"AGG-agg/READOUT-readout": (aggregation, readout)}`` for every combination."""
+        return {
+            f"{agg}-agg/{ro}-readout": (agg, ro)
+            for agg in self.aggregations
+            for ro in self.readouts
+        }
+
+    def spec(self, aggregation: str, readout: str) -> GNN:
+        """The :func:`ntkx.gnn` spec of one architecture."""
+        return gnn(
+            self.depth,
+            aggregation,
+            readout,
+            self.width,
+            b_std=B_STD,
+            edge_weights=self.task == "shortest_path",
+        )
+
+    def kernel_method(self, net: GNN) -> str:
+        """``"closed_form"`` where ``net`` has one and ``monte_carlo`` is off, else Monte Carlo."""
+        return "closed_form" if net.has_closed_form and not self.monte_carlo else "monte_carlo"
 
 
 def _mape(y: Any, y_hat: Any) -> float:
@@ -82,336 +293,200 @@ def _mape(y: Any, y_hat: Any) -> float:
     return mape_mean(np.reshape(y, -1), np.reshape(y_hat, -1))
 
 
-def _log(msg: str) -> None:
-    print(f"[ntkx graph] {msg}", file=sys.stderr, flush=True)
+def _dataset(
+    config: GraphConfig, n: int, families: Sequence[str], sizes: tuple[int, int], *, test: bool,
+    rng: np.random.Generator,
+) -> GraphData:  # fmt: skip
+    weights = config.test_weight_range if test else config.weight_range
+    if config.task == "max_degree":
+        extra: dict[str, Any] = {}
+        if test and config.features == "random":
+            extra["feature_range"] = 10.0 if weights[1] > config.weight_range[1] else 5.0
+        return max_degree_dataset(
+            n, families, sizes[0], sizes[1], features=config.features, seed=rng, **extra
+        )
+    return shortest_path_dataset(n, families, sizes[0], sizes[1], weight_range=weights, seed=rng)
 
 
-def _dataset(task: str, n: int, families: Sequence[str], sizes: tuple[int, int], **kw: Any):
-    if task == "max_degree":
-        kw.pop("weight_range", None)
-        return max_degree_dataset(n, families, sizes[0], sizes[1], **kw)
-    kw.pop("features", None)
-    return shortest_path_dataset(n, families, sizes[0], sizes[1], **kw)
-
-
-def _predict_finite(
-    net: GNN, train: GraphData, tests: list[GraphData], key: Any, cfg: dict[str, Any]
-) -> tuple[list[np.ndarray], float]:
-    from ntkx.core.training import train_adam
-
+def _fit_finite(
+    config: GraphConfig, net: GNN, train: GraphData, tests: list[GraphData], key: Any, verbose: bool
+) -> tuple[float, list[np.ndarray], dict[str, Any]]:
     k_init, k_train = jax.random.split(key)
-    params = net.init(k_init, train.batch.features.shape[-1])
+    params = net.init(k_init, train.batch.feature_dim)
     res = train_adam(
         net,
         params,
         train.batch,
         train.labels,
         key=k_train,
-        learning_rate=cfg["learning_rate"],
-        epochs=cfg["epochs"],
-        batch_size=cfg["batch_size"],
+        learning_rate=config.learning_rate,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
         weight_decay=1e-5,
         lr_halving_every=50,
-        progress=cfg["progress"],
+        progress=verbose,
     )
-    preds = [np.asarray(net.apply(res.params, t.batch))[:, 0] for t in tests]
     train_pred = np.asarray(net.apply(res.params, train.batch))[:, 0]
-    return preds, _mape(train.labels, train_pred)
+    preds = [np.asarray(net.apply(res.params, t.batch))[:, 0] for t in tests]
+    return _mape(train.labels, train_pred), preds, {"final_loss": float(res.losses[-1])}
 
 
-def _predict_kernel(
-    net: GNN, train: GraphData, tests: list[GraphData], key: Any, cfg: dict[str, Any]
-) -> tuple[list[np.ndarray], float]:
-    from ntkx.core.solvers import solve_kernel_system
+def _fit_kernel(
+    config: GraphConfig, net: GNN, train: GraphData, tests: list[GraphData], key: Any, verbose: bool
+) -> tuple[float, list[np.ndarray], dict[str, Any]]:
+    del verbose
+    model = kernel_regression(
+        net,
+        train.batch,
+        train.labels,
+        config.ridge,
+        method=config.kernel_method(net),
+        key=key,
+        n_samples=config.mc_samples,
+        dtype="float64",
+    )
+    preds = [model.predict(t.batch) for t in tests]
+    return _mape(train.labels, model.predict(train.batch)), preds, {"solve": model.diagnostics}
 
-    if net.has_closed_form and not cfg["monte_carlo"]:
 
-        def kern(a: Any, b: Any) -> np.ndarray:
-            return net.kernel(a, b, dtype="float64", progress=cfg["progress"])
+def _run(config: GraphConfig, ctx: RunContext) -> dict[str, Any]:
+    """The runner's ``run``: every number of one configuration (JSON-ready)."""
+    bins = config.test_sizes
+    names = config.architecture_names()
+    fit = _fit_finite if config.method == "finite" else _fit_kernel
+    metrics: dict[str, Any] = {
+        "task": config.task,
+        "method": config.method,
+        "train_sizes": config.train_sizes,
+        "size_bins": bins,
+        "size_family": config.test_families[0],
+        "families": config.test_families,
+        "family_bin": bins[-1],
+        "spanning_rank": [] if config.task == "max_degree" else None,
+        "architectures": {},
+    }
+    for key in ("task", "method", "train_sizes", "size_bins", "size_family", "families"):
+        ctx.checkpoint(key, metrics[key])
+    archs = metrics["architectures"]
+    for name, (agg, ro) in names.items():
+        net = config.spec(agg, ro)
+        archs[name] = {
+            "aggregation": agg,
+            "readout": ro,
+            "kernel_method": config.kernel_method(net) if config.method == "kernel" else None,
+            "train_mape": [],
+            "size_mape": [],
+            "family_mape": [],
+            **({"final_loss": []} if config.method == "finite" else {"solve": []}),
+        }
+    units = [(seed, name) for seed in range(config.n_seeds) for name in names]
+    data: dict[int, tuple[GraphData, list[GraphData], list[GraphData]]] = {}
+    for seed, name in ctx.progress(units, desc=f"{config.task} ({config.method})"):
+        if seed not in data:
+            data.clear()
+            with ctx.stage("data"):
+                rng = np.random.default_rng(1000 * seed + 7)
+                n_train, n_test = config.n_train, config.n_test
+                train = _dataset(
+                    config, n_train, config.train_families, config.train_sizes, test=False, rng=rng
+                )
+                tests = [
+                    _dataset(config, n_test, config.test_families[:1], b, test=True, rng=rng)
+                    for b in bins
+                ]
+                fam_tests = [
+                    _dataset(config, n_test, [f], bins[-1], test=True, rng=rng)
+                    for f in config.test_families
+                ]
+            data[seed] = (train, tests, fam_tests)
+            if config.task == "max_degree":
+                metrics["spanning_rank"].append(spanning_rank(train.graphs).rank)
+                ctx.checkpoint("spanning_rank", metrics["spanning_rank"])
+        train, tests, fam_tests = data[seed]
+        agg, ro = names[name]
+        with ctx.stage(config.method):
+            train_err, preds, extra = fit(
+                config, config.spec(agg, ro), train, tests + fam_tests, jax.random.key(seed),
+                ctx.verbose,
+            )  # fmt: skip
+        entry = archs[name]
+        entry["train_mape"].append(train_err)
+        entry["size_mape"].append([_mape(t.labels, p) for t, p in zip(tests, preds, strict=False)])
+        entry["family_mape"].append(
+            [_mape(t.labels, p) for t, p in zip(fam_tests, preds[len(tests) :], strict=True)]
+        )
+        for k, v in extra.items():
+            entry[k].append(to_jsonable(v))
+        ctx.checkpoint("architectures", archs)
+        ctx.log(
+            f"seed {seed} {name}: train MAPE {train_err:.3g}%, test MAPE by size "
+            f"{[round(v, 3) for v in entry['size_mape'][-1]]}, by family "
+            f"{[round(v, 3) for v in entry['family_mape'][-1]]}"
+        )
+    for entry in archs.values():
+        entry["train_mape_mean"] = float(np.mean(entry["train_mape"]))
+        entry["size_mape_mean"] = np.mean(entry["size_mape"], axis=0).tolist()
+        entry["family_mape_mean"] = np.mean(entry["family_mape"], axis=0).tolist()
+    return to_jsonable(metrics)
 
-    else:
 
-        def kern(a: Any, b: Any) -> np.ndarray:
-            # The same key gives the same networks for every block, so blocks are consistent.
-            est = monte_carlo_kernel(net, key, a, b, n_samples=cfg["mc_samples"], dtype="float64")
-            return est.mean
+def _plot(metrics: dict[str, Any], ctx: RunContext) -> dict[str, str]:
+    """The runner's ``plot``: PNGs from the metrics alone (so also from a saved result.json)."""
+    assert ctx.out_dir is not None
+    archs = metrics["architectures"]
+    what = f"{metrics['task']} ({metrics['method']})"
+    lo, hi = metrics["family_bin"]
+    return {
+        "error_vs_size": plot_error_vs_size(
+            metrics["size_bins"],
+            {name: e["size_mape_mean"] for name, e in archs.items()},
+            ctx.out_dir / "error_vs_size.png",
+            train_sizes=metrics["train_sizes"],
+            title=f"{what}: test MAPE vs test graph size ({metrics['size_family']} graphs)",
+        ),
+        "per_family": plot_per_family(
+            metrics["families"],
+            {name: e["family_mape_mean"] for name, e in archs.items()},
+            ctx.out_dir / "per_family.png",
+            xlabel=f"test graph family ({lo}-{hi} nodes)",
+            title=f"{what}: test MAPE per test family",
+        ),
+    }
 
-    k_tt = kern(train.batch, None)
-    alpha, _ = solve_kernel_system(k_tt, train.labels, ridge=cfg["ridge"])
-    preds = [kern(t.batch, train.batch) @ alpha for t in tests]
-    return preds, _mape(train.labels, k_tt @ alpha)
+
+#: The ``graph`` experiment for :mod:`ntkx.runner`.
+GRAPH: Final = Experiment(
+    "graph",
+    GraphConfig,
+    _run,
+    _plot,
+    "GNN size and weight extrapolation (max degree, shortest path; arXiv 2009.11848, Section 4): "
+    "writes result.json, error_vs_size.png and per_family.png into --out.",
+)
 
 
 def run_graph_experiment(
-    task: str = "max_degree",
+    config: GraphConfig,
+    out_dir: str | os.PathLike[str] | None = None,
     *,
-    method: str = "finite",
-    train_families: Sequence[str] = ("general",),
-    test_families: Sequence[str] = ("general",),
-    n_train: int = 200,
-    n_test: int = 40,
-    train_sizes: tuple[int, int] | None = None,
-    test_sizes: Sequence[tuple[int, int]] | None = None,
-    layers: int | None = None,
-    aggregations: Sequence[str] | None = None,
-    readouts: Sequence[str] | None = None,
-    width: int = 64,
-    features: str = "identical",
-    weight_range: tuple[float, float] | None = None,
-    test_weight_range: tuple[float, float] | None = None,
-    epochs: int = 100,
-    learning_rate: float | None = None,
-    batch_size: int | None = None,
-    mc_samples: int = 8,
-    monte_carlo: bool = False,
-    ridge: float = 0.0,
-    seeds: int = 1,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Train on small graphs and report test MAPE per architecture, size bin and family.
+    """Run one configuration: :func:`ntkx.runner.run_experiment` of :data:`GRAPH`.
 
-    Every combination of ``aggregations`` x ``readouts`` is one architecture
-    (``gnn(layers, agg, readout, width, edge_weights=task == "shortest_path")``). Test sets:
-    one per ``test_sizes`` bin on ``test_families[0]``, plus one per test family at the largest
-    bin. Returns a JSON-ready dict (see :func:`graph_main` for the files).
+    Returns the record (``config`` with every default resolved, ``metrics``, ``seeds``,
+    ``timings``, ...; see :mod:`ntkx.runner`); with ``out_dir``, ``result.json`` and the two
+    PNG plots are written there.
     """
-    check_choice("task", task, tuple(TASK_DEFAULTS))
-    check_choice("method", method, ("finite", "kernel"))
-    d = TASK_DEFAULTS[task]
-    layers = d["layers"] if layers is None else check_positive_int("layers", layers)
-    aggs = tuple(d["aggregations"] if aggregations is None else aggregations)
-    ros = tuple(d["readouts"] if readouts is None else readouts)
-    for a in (*aggs, *ros):
-        check_choice("aggregations/readouts", a, AGGREGATIONS)
-    for f in (*train_families, *test_families):
-        check_choice("families", f, FAMILIES)
-    train_sizes = tuple(d["train_sizes"] if train_sizes is None else train_sizes)
-    bins = [tuple(b) for b in (d["test_sizes"] if test_sizes is None else test_sizes)]
-    cfg = {
-        "learning_rate": d["learning_rate"] if learning_rate is None else learning_rate,
-        "batch_size": d["batch_size"] if batch_size is None else batch_size,
-        "epochs": check_positive_int("epochs", epochs),
-        "mc_samples": check_positive_int("mc_samples", mc_samples),
-        "monte_carlo": bool(monte_carlo),
-        "ridge": float(ridge),
-        "progress": progress,
-    }
-    wr = tuple(d["weight_range"] if weight_range is None else weight_range)
-    twr = tuple(d["test_weight_range"] if test_weight_range is None else test_weight_range)
-    extra_train = {"features": features, "weight_range": wr}
-    extra_test = {"features": features, "weight_range": twr}
-    if task == "max_degree" and features == "random":
-        extra_test["feature_range"] = 10.0 if twr[1] > wr[1] else 5.0
-    results: dict[str, Any] = {
-        "task": task,
-        "method": method,
-        "settings": {
-            "train_families": list(train_families),
-            "test_families": list(test_families),
-            "n_train": n_train,
-            "n_test": n_test,
-            "train_sizes": list(train_sizes),
-            "test_sizes": [list(b) for b in bins],
-            "layers": layers,
-            "width": width,
-            "features": features,
-            "weight_range": list(wr),
-            "test_weight_range": list(twr),
-            "seeds": seeds,
-            **{k: v for k, v in cfg.items() if k != "progress"},
-        },
-        "architectures": {},
-    }
-    start = time.perf_counter()
-    for seed in range(check_positive_int("seeds", seeds)):
-        rng = np.random.default_rng(1000 * seed + 7)
-        train = _dataset(task, n_train, train_families, train_sizes, seed=rng, **extra_train)
-        if task == "max_degree":
-            results.setdefault("spanning_rank", []).append(spanning_rank(train.graphs).rank)
-        tests = [_dataset(task, n_test, test_families[:1], b, seed=rng, **extra_test) for b in bins]
-        fam_tests = [
-            _dataset(task, n_test, [f], bins[-1], seed=rng, **extra_test) for f in test_families
-        ]
-        for agg in aggs:
-            for ro in ros:
-                name = f"{agg}-agg/{ro}-readout"
-                net = gnn(layers, agg, ro, width, edge_weights=task == "shortest_path")
-                key = jax.random.key(seed)
-                predict = _predict_finite if method == "finite" else _predict_kernel
-                preds, train_err = predict(net, train, tests + fam_tests, key, cfg)
-                entry = results["architectures"].setdefault(
-                    name, {"train_mape": [], "size_mape": [], "family_mape": []}
-                )
-                entry["train_mape"].append(train_err)
-                entry["size_mape"].append(
-                    [_mape(t.labels, p) for t, p in zip(tests, preds, strict=False)]
-                )
-                entry["family_mape"].append(
-                    [
-                        _mape(t.labels, p)
-                        for t, p in zip(fam_tests, preds[len(tests) :], strict=True)
-                    ]
-                )
-                _log(
-                    f"seed {seed} {name}: train MAPE {train_err:.3g}%, test MAPE by size "
-                    f"{[round(v, 3) for v in entry['size_mape'][-1]]} "
-                    f"({time.perf_counter() - start:.0f} s)"
-                )
-    for entry in results["architectures"].values():
-        entry["size_mape_mean"] = np.mean(entry["size_mape"], axis=0).tolist()
-        entry["family_mape_mean"] = np.mean(entry["family_mape"], axis=0).tolist()
-    results["seconds"] = time.perf_counter() - start
-    return results
+    return run_experiment(GRAPH, config, out_dir, progress=progress)
 
 
-def _plots(results: dict[str, Any], out: str) -> list[str]:
-    import matplotlib
+def graph_main(argv: Sequence[str] | None = None) -> int:
+    """``ntkx graph``: flags from :class:`GraphConfig`, ``--out DIR``, ``--quiet``.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    s = results["settings"]
-    centers = [0.5 * (a + b) for a, b in s["test_sizes"]]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, e in results["architectures"].items():
-        ax.plot(centers, e["size_mape_mean"], marker="o", label=name)
-    lo, hi = s["train_sizes"]
-    ax.axvspan(lo, hi, color="0.9", label="training sizes")
-    ax.set_yscale("log")
-    ax.set_xlabel("test graph size (nodes, bin centre)")
-    ax.set_ylabel("test MAPE (%)")
-    ax.set_title(f"{results['task']} ({results['method']}): error vs test graph size")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    size_path = os.path.join(out, "error_vs_size.png")
-    fig.savefig(size_path, dpi=120)
-    plt.close(fig)
-
-    fams = s["test_families"]
-    names = list(results["architectures"])
-    fig, ax = plt.subplots(figsize=(max(5, 1.2 * len(fams) * len(names)), 4))
-    width = 0.8 / max(len(names), 1)
-    for i, name in enumerate(names):
-        vals = results["architectures"][name]["family_mape_mean"]
-        ax.bar(np.arange(len(fams)) + i * width, vals, width, label=name)
-    ax.set_xticks(np.arange(len(fams)) + 0.4 - width / 2, fams)
-    ax.set_yscale("log")
-    ax.set_ylabel("test MAPE (%)")
-    ax.set_title(f"{results['task']}: test MAPE per test family (largest size bin)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fam_path = os.path.join(out, "per_family.png")
-    fig.savefig(fam_path, dpi=120)
-    plt.close(fig)
-    return [size_path, fam_path]
-
-
-def _range(text: str) -> tuple[int, int]:
-    try:
-        lo, hi = (int(v) for v in text.split("-"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size range like 20-30") from None
-    if lo < 1 or hi < lo:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected 1 <= MIN <= MAX")
-    return lo, hi
-
-
-def _frange(text: str) -> tuple[float, float]:
-    try:
-        lo, hi = (float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a range like 1,5") from None
-    if not (0 < lo <= hi):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected 0 < LO <= HI")
-    return lo, hi
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="ntkx graph",
-        description="GNN size/weight extrapolation on max degree or shortest path "
-        "(Xu et al., ICLR 2021, arXiv 2009.11848, Section 4). Writes results.json, "
-        "error_vs_size.png and per_family.png.",
-    )
-    p.add_argument("--task", choices=tuple(TASK_DEFAULTS), default="max_degree")
-    p.add_argument("--method", choices=("finite", "kernel"), default="finite")
-    p.add_argument("--train-families", nargs="+", default=["general"], choices=FAMILIES)
-    p.add_argument("--test-families", nargs="+", default=["general"], choices=FAMILIES)
-    p.add_argument("--n-train", type=int, default=200)
-    p.add_argument("--n-test", type=int, default=40)
-    p.add_argument("--train-sizes", type=_range, default=None, help="e.g. 20-30 (inclusive)")
-    p.add_argument("--test-sizes", type=_range, nargs="+", default=None, help="e.g. 50-75 75-100")
-    p.add_argument("--layers", type=int, default=None)
-    p.add_argument("--aggregations", nargs="+", choices=AGGREGATIONS, default=None)
-    p.add_argument("--readouts", nargs="+", choices=AGGREGATIONS, default=None)
-    p.add_argument("--width", type=int, default=64)
-    p.add_argument("--features", choices=("identical", "random"), default="identical")
-    p.add_argument("--weight-range", type=_frange, default=None, help="training, e.g. 1,5")
-    p.add_argument("--test-weight-range", type=_frange, default=None, help="e.g. 1,10")
-    p.add_argument("--epochs", type=int, default=100)
-    p.add_argument("--learning-rate", type=float, default=None)
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--mc-samples", type=int, default=8)
-    p.add_argument(
-        "--monte-carlo", action="store_true", help="Monte Carlo kernel also for sum/mean"
-    )
-    p.add_argument("--ridge", type=float, default=0.0)
-    p.add_argument("--seeds", type=int, default=1)
-    p.add_argument("--quick", action="store_true", help="tiny sizes for a smoke test")
-    p.add_argument("--out", default="ntkx-graph-results")
-    return p
-
-
-def graph_main(argv: list[str] | None = None) -> int:
-    """The ``ntkx graph`` command. Returns the exit status (0 on success, 2 on bad arguments)."""
-    args = _parser().parse_args(argv)
-    kw: dict[str, Any] = {
-        "method": args.method,
-        "train_families": args.train_families,
-        "test_families": args.test_families,
-        "n_train": args.n_train,
-        "n_test": args.n_test,
-        "train_sizes": args.train_sizes,
-        "test_sizes": args.test_sizes,
-        "layers": args.layers,
-        "aggregations": args.aggregations,
-        "readouts": args.readouts,
-        "width": args.width,
-        "features": args.features,
-        "weight_range": args.weight_range,
-        "test_weight_range": args.test_weight_range,
-        "epochs": args.epochs,
-        "learning_rate": args.learning_rate,
-        "batch_size": args.batch_size,
-        "mc_samples": args.mc_samples,
-        "monte_carlo": args.monte_carlo,
-        "ridge": args.ridge,
-        "seeds": args.seeds,
-    }
-    if args.quick:
-        small = (6, 8)
-        kw.update(
-            n_train=24,
-            n_test=6,
-            train_sizes=args.train_sizes or small,
-            test_sizes=args.test_sizes or [(10, 12)],
-            width=min(args.width, 16),
-            epochs=min(args.epochs, 3),
-            mc_samples=min(args.mc_samples, 2),
-        )
-    try:
-        results = run_graph_experiment(args.task, **kw)
-    except ValueError as err:
-        print(f"ntkx graph: error: {err}", file=sys.stderr)
-        return 2
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, "results.json")
-    files = _plots(results, args.out)
-    results["files"] = [path, *files]
-    with open(path, "w") as fh:
-        json.dump(results, fh, indent=2)
-    _log(f"wrote {', '.join(results['files'])}")
-    return 0
+    Returns the exit status: 0 on success, 2 on bad arguments, 130 on Ctrl-C (the partial
+    ``result.json`` is written).
+    """
+    return cli_main(GRAPH, argv)
 
 
 if __name__ == "__main__":  # pragma: no cover
