@@ -38,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib.metadata
+import inspect
 import json
 import math
 import os
@@ -282,11 +283,17 @@ def _environment() -> dict[str, Any]:
 
 
 def _seeds(config: Any) -> list[dict[str, Any]]:
-    return [
-        {"field": f.name, "value": to_jsonable(getattr(config, f.name))}
-        for f in dataclasses.fields(config)
-        if "seed" in f.name
-    ]
+    """The seeds a config fixes: fields named ``*seed``/``*seeds`` (their values), and
+    ``n_*seeds`` counts (the seeds ``0 .. n - 1`` they stand for)."""
+    out = []
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if not f.name.endswith(("seed", "seeds")):
+            continue
+        if f.name.startswith("n_"):
+            value = list(range(int(value)))
+        out.append({"field": f.name, "value": to_jsonable(value)})
+    return out
 
 
 def run_experiment(
@@ -382,7 +389,7 @@ def cli_main(experiment: Experiment, argv: Sequence[str] | None = None) -> int:
         ],
         frozen=True,
     )
-    doc = ct.__doc__ or ""
+    doc = inspect.cleandoc(ct.__doc__ or "")
     if doc.startswith(f"{ct.__name__}("):  # the signature dataclasses puts in place of a docstring
         doc = ""
     description = experiment.description or doc or f"The {experiment.name} experiment."

@@ -57,7 +57,7 @@ def test_graph_main_quick_writes_result_and_plots(
         png = (out / name).read_bytes()
         assert png[:8] == PNG and len(png) > 10_000
     assert set(res["timings"]) == {"data_s", f"{method}_s", "plot_s", "total_s"}
-    assert res["seeds"] == [{"field": "n_seeds", "value": 1}]
+    assert res["seeds"] == [{"field": "n_seeds", "value": [0]}]
     # the recorded config holds the values used: --quick sizes, task defaults
     c = res["config"]
     assert (c["task"], c["method"], c["quick"], c["n_seeds"]) == (task, method, True, 1)
