@@ -412,3 +412,15 @@ def test_large_ntk_entries_match_reference(n, dtype):
     assert off_err.max() <= off_tol, off_err.max()
     assert diag_err[:100].max() <= diag_tol, diag_err.max()
     np.testing.assert_array_equal(k[rows, cols], k[cols, rows])  # exactly symmetric
+
+
+def test_progress_defaults_to_appearing_after_a_delay(capsys, monkeypatch):
+    from ntkx.core import kernels as engine
+
+    kernel_matrix(ntkx.mlp(), np.eye(5), dtype="float64", block_size=2)  # a fast call: silent
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(engine, "PROGRESS_DELAY", 0.0)  # as if the call had run for 5 s
+    kernel_matrix(ntkx.mlp(), np.eye(5), dtype="float64", block_size=2)
+    assert "6/6" in capsys.readouterr().err
+    kernel_matrix(ntkx.mlp(), np.eye(5), dtype="float64", block_size=2, progress=False)
+    assert capsys.readouterr().err == ""

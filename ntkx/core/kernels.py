@@ -228,8 +228,16 @@ def _fill(
         bar.update(1)
 
 
-def _progress_bar(total: int, desc: str, enabled: bool) -> Any:
-    return tqdm(total=total, desc=f"[ntkx] {desc}", disable=not enabled, file=sys.stderr)
+#: Seconds after which ``progress=None`` (the default) starts showing a progress bar.
+PROGRESS_DELAY: Final = 5.0
+
+
+def _progress_bar(total: int, desc: str, enabled: bool | None) -> Any:
+    """A tqdm bar on stderr: always (True), never (False), or once a call passes 5 s (None)."""
+    delay = PROGRESS_DELAY if enabled is None else 0.0
+    return tqdm(
+        total=total, desc=f"[ntkx] {desc}", disable=enabled is False, delay=delay, file=sys.stderr
+    )
 
 
 def _check_finite(results: dict[str, np.ndarray], dtype: np.dtype, what: str) -> None:
@@ -333,7 +341,7 @@ def kernel_matrix(
     dtype: str | None = None,
     block_size: int | None = None,
     out: Any = None,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> Float[np.ndarray, "n1 n2"] | KernelPair:
     """Closed-form infinite-width kernel: :func:`kernel` with ``method="closed_form"``.
 
@@ -367,7 +375,7 @@ def empirical_kernel(
     dtype: str | None = None,
     block_size: int | None = None,
     out: Any = None,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> Float[np.ndarray, "n1 n2"] | KernelPair:
     r"""Kernel of one finite network at ``params``: :func:`kernel` with ``method="empirical"``.
 
@@ -418,7 +426,7 @@ def monte_carlo_kernel(
     implementation: int = 1,
     dtype: str | None = None,
     block_size: int | None = None,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> KernelEstimate | KernelPair:
     """Monte Carlo kernel: :func:`kernel` with ``method="monte_carlo"``.
 
@@ -489,7 +497,7 @@ def kernel(
     dtype: str | None = None,
     block_size: int | None = None,
     out: Any = None,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> np.ndarray | KernelEstimate | KernelPair:
     """Which kernel (``get``) of ``net``, computed how (``method``), between ``x1`` and ``x2``.
 
@@ -507,7 +515,8 @@ def kernel(
         block_size: points per tile side (default: planned from memory, about 1000 for MLPs).
         out: a writable ``(n1, n2)`` array of ``dtype`` (e.g. ``np.memmap``) to fill instead
             of allocating (``"closed_form"`` and ``"empirical"``).
-        progress: a progress bar over tiles on stderr.
+        progress: a progress bar over tiles on stderr: ``True`` always, ``False`` never,
+            ``None`` (default) once the call has run for 5 s.
 
     Returns:
         The ``(n1, n2)`` matrix (a :class:`KernelEstimate` for Monte Carlo), or a
