@@ -6,9 +6,11 @@ function; the theorem's condition is that (max deg, min deg, max deg x #max, min
 span R^4. Complete graphs also fail it (rank 2) although the paper reports good extrapolation.
 
 For each training family: the spanning rank and the test MAPE on general graphs of 50-100 nodes
-of the max-readout kernel predictor (Monte Carlo NTK of a one-layer GNN). Claims checked (exit
-status 1 and a message on stderr if one fails): general-graph training is at least 5x better
-than cycle, ladder and 4-regular training, whose spanning rank is below 4.
+of the max-readout kernel predictor (Monte Carlo NTK of a one-layer GNN). Verdicts (from
+``proofs_check.max_degree``, whose criteria hold the thresholds; one line each, exit status 1
+and a message on stderr if one fails) for the cycle, ladder and 4-regular families:
+``max_degree.shared_degree_condition_fails`` (their largest spanning rank) and
+``max_degree.shared_degree_vs_general`` (general-graph training's test MAPE over their smallest).
 
 Run: ``python examples/graph_families.py`` or ``--quick``.
 """
@@ -17,29 +19,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from ntkx.graphs.experiment import GraphConfig, run_graph_experiment
+from proofs_check import report_verdicts
+from proofs_check.max_degree import CRITERIA
 
 FAMILIES = ("general", "tree", "complete", "cycle", "ladder", "4regular")
-#: Families whose graphs share max and min degree, and the claimed factor against general.
+#: Families whose graphs share max and min degree.
 SINGLE_DEGREE = ("cycle", "ladder", "4regular")
-MIN_RATIO = 5.0
-
-
-def claim(claims: list[dict], text: str, value: float, holds: bool) -> None:
-    """Record one checked claim with its measured value."""
-    claims.append({"claim": text, "value": float(value), "holds": bool(holds)})
-
-
-def conclude(claims: list[dict], message: str) -> None:
-    """Exit with status 1 (messages on stderr) unless every claim holds."""
-    failed = [c for c in claims if not c["holds"]]
-    for c in failed:
-        print(f"CLAIM FAILED: {c['claim']} (measured {c['value']:.4g})", file=sys.stderr)
-    if failed or not claims:
-        raise SystemExit(1)
-    print(f"all {len(claims)} claims hold: {message}")
+#: The seed of the verdicts (GraphConfig's seed 0: data and networks).
+SEED = 0
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -64,16 +53,32 @@ def main(argv: list[str] | None = None) -> dict:
             "test_mape": metrics["architectures"]["sum-agg/max-readout"]["size_mape_mean"][-1],
         }
     print(json.dumps(table, indent=2))
-    claims: list[dict] = []
     general = table["general"]["test_mape"]
-    for bad in SINGLE_DEGREE:
-        mape, rank = table[bad]["test_mape"], table[bad]["spanning_rank"]
-        text = f"{bad} training: test MAPE / general training's >= {MIN_RATIO}"
-        ratio = mape / general if general > 0 else float("inf")
-        claim(claims, text, ratio, mape >= MIN_RATIO * general)
-        claim(claims, f"{bad} training: spanning rank < 4", rank, rank < 4)
-    conclude(claims, "the training family matters; single-degree families fail.")
-    return {"families": table, "claims": claims}
+    bad = {f: table[f] for f in SINGLE_DEGREE}
+    smallest = min(t["test_mape"] for t in bad.values())
+    setting = (
+        f"1-layer max-readout GNN, Monte Carlo NTK (width {kw['width']}, {kw['mc_samples']} "
+        f"networks), {kw['n_train']} training graphs of {kw['train_sizes'][0]}-"
+        f"{kw['train_sizes'][1]} nodes, general test graphs of {kw['test_sizes'][0][0]}-"
+        f"{kw['test_sizes'][0][1]} nodes"
+    )
+    verdicts = [
+        CRITERIA["max_degree.shared_degree_condition_fails"].judge(
+            max(t["spanning_rank"] for t in bad.values()),
+            seed=SEED,
+            description=f"largest spanning rank of the training sets of {', '.join(bad)}",
+            details={f: t["spanning_rank"] for f, t in bad.items()},
+        ),
+        CRITERIA["max_degree.shared_degree_vs_general"].judge(
+            general / smallest if smallest > 0 else float("inf"),  # inf never passes
+            seed=SEED,
+            description=f"test MAPE of general-graph training / the smallest test MAPE of "
+            f"training on {', '.join(bad)} ({setting})",
+            details={"general": general, **{f: t["test_mape"] for f, t in bad.items()}},
+        ),
+    ]
+    report_verdicts(verdicts)
+    return {"families": table, "verdicts": verdicts}
 
 
 if __name__ == "__main__":

@@ -2,9 +2,12 @@
 
 Xu, Zhang, Li, Du, Kawarabayashi, Jegelka, "How Neural Networks Extrapolate:
 From Feedforward to Graph Neural Networks", ICLR 2021. One module per claim;
-each states the claim precisely in its docstring, measures it with ntkx, and
-returns :class:`CheckResult` objects (measured value, threshold and its
-reason, seed, pass/fail).
+each states the claim precisely in its docstring, defines its pass/fail rules once as
+``CRITERIA`` (:class:`Criterion`: threshold, comparison and reason), measures the claim
+with ntkx, and returns :class:`CheckResult` objects (measured value, threshold and its
+reason, seed, pass/fail). The examples judge their own measurements with the same
+criteria (``CRITERIA[name].judge(...)``, then :func:`report_verdicts`), so every claim's
+threshold has one home.
 
 Run everything with ``python -m proofs_check`` (publication-grade sizes) or
 ``python -m proofs_check --quick`` (small sizes; part of the test suite)::
@@ -18,6 +21,9 @@ From Python::
     >>> results = run_checks(quick=True, only=["symbolic"])  # doctest: +SKIP
     >>> all(r.passed for r in results)  # doctest: +SKIP
     True
+    >>> from proofs_check.lemma1_exact_linear import CRITERIA
+    >>> CRITERIA["lemma1.exact"].judge(2e-15, seed=0, description="max relative error").passed
+    True
 """
 
 from __future__ import annotations
@@ -26,11 +32,15 @@ from typing import Final
 
 from proofs_check._framework import (
     CheckResult,
+    Criterion,
+    all_criteria,
     compare,
+    criteria,
     info,
     main,
     make_result,
     print_table,
+    report_verdicts,
     run_checks,
     skipped,
     to_json,
@@ -40,11 +50,15 @@ from proofs_check._framework import (
 __all__ = [
     "MODULES",
     "CheckResult",
+    "Criterion",
+    "all_criteria",
     "compare",
+    "criteria",
     "info",
     "main",
     "make_result",
     "print_table",
+    "report_verdicts",
     "run_checks",
     "skipped",
     "to_json",

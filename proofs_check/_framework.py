@@ -1,7 +1,9 @@
 """The machinery shared by every claim module: results, registry, runner, table, JSON, plots.
 
-A claim module defines ``check(quick: bool, seed: int) -> CheckResult | list[CheckResult]``
-and is listed in :data:`proofs_check.MODULES`. :func:`run_checks` imports each
+A claim module defines ``CRITERIA`` (its claims' pass/fail rules, one :class:`Criterion`
+per check, built with :func:`criteria`) and ``check(quick: bool, seed: int) -> CheckResult |
+list[CheckResult]``, which measures and judges with those criteria, and is listed in
+:data:`proofs_check.MODULES`. :func:`run_checks` imports each
 module, calls its ``check`` (an exception becomes a failed result, never a
 crash of the whole run), and collects the results; :func:`main` is the
 command line (``python -m proofs_check`` / ``ntkx check``).
@@ -10,6 +12,12 @@ Every result says what was measured, against which threshold and comparison,
 why that threshold, with which seed, and whether it passed. A result whose
 measured value is not finite never passes. A *skipped* result (a capability
 the check needs is missing) is never counted as passed.
+
+One home per claim: a claim's threshold is written once, in its module's ``CRITERIA``.
+The examples (``examples/*.py``) measure in their own settings and take their verdicts from
+the same criteria (``CRITERIA[name].judge(measured, ...)``), then call
+:func:`report_verdicts`, which prints one line per verdict and exits with status 1 when any
+failed.
 """
 
 from __future__ import annotations
@@ -28,12 +36,16 @@ from typing import Any, Final, NamedTuple
 __all__ = [
     "COMPARISONS",
     "CheckResult",
+    "Criterion",
+    "all_criteria",
     "compare",
+    "criteria",
     "info",
     "main",
     "make_result",
     "print_table",
     "progress",
+    "report_verdicts",
     "run_checks",
     "skipped",
     "to_json",
@@ -160,6 +172,185 @@ def info(
         seed=int(seed),
         reason=reason,
         details=dict(details or {}),
+    )
+
+
+class Criterion(NamedTuple):
+    """A claim's pass/fail rule, defined once (in its claim module's ``CRITERIA``).
+
+    The module's ``check`` and every example that checks the claim judge their own
+    measurements with it, so the threshold lives in one place.
+
+    Attributes:
+        claim: the paper's claim, e.g. ``"Lemma 1"``.
+        name: the dotted check id, e.g. ``"lemma1.exact"`` (the :class:`CheckResult` name).
+        threshold: the number the measurement is compared against (``(low, high)`` for ``"in"``).
+        comparison: one of :data:`COMPARISONS`; a measurement passes when
+            ``measured <comparison> threshold``.
+        reason: why this threshold.
+
+    Example:
+        >>> rule = Criterion("Lemma 1", "lemma1.exact", 1e-8, "<", "exact up to round-off")
+        >>> rule.judge(3e-15, seed=0, description="max relative error").status
+        'pass'
+        >>> rule.judge(0.2, seed=0, description="max relative error").passed
+        False
+        >>> rule.statement()
+        '< 1.000e-08'
+    """
+
+    claim: str
+    name: str
+    threshold: float | tuple[float, float]
+    comparison: str
+    reason: str
+
+    def judge(
+        self,
+        measured: float,
+        *,
+        seed: int,
+        description: str,
+        details: dict[str, Any] | None = None,
+    ) -> CheckResult:
+        """The verdict on ``measured`` (what was measured, in ``description``)."""
+        return make_result(
+            self.claim,
+            self.name,
+            description,
+            measured,
+            self.threshold,
+            self.comparison,
+            seed=seed,
+            reason=self.reason,
+            details=details,
+        )
+
+    def inform(
+        self,
+        measured: float,
+        *,
+        seed: int,
+        description: str,
+        why: str,
+        details: dict[str, Any] | None = None,
+    ) -> CheckResult:
+        """``measured`` reported as an *info* row, not judged, because the claim does not
+        apply in the measured setting (``why``); ``details["criterion"]`` records what the
+        criterion would have said."""
+        would = compare(measured, self.threshold, self.comparison)
+        return info(
+            self.claim,
+            self.name,
+            description,
+            measured,
+            seed=seed,
+            reason=f"not judged: {why} (the criterion {self.statement()} would "
+            f"{'pass' if would else 'fail'})",
+            details={
+                **(details or {}),
+                "criterion": {
+                    "threshold": self.threshold,
+                    "comparison": self.comparison,
+                    "would_pass": would,
+                },
+            },
+        )
+
+    def statement(self) -> str:
+        """The rule as text, e.g. ``"< 1.000e-08"`` or ``"in [0.9, 1.1]"``."""
+        if self.comparison == "in":
+            low, high = self.threshold  # type: ignore[misc]
+            return f"in [{_format_number(float(low))}, {_format_number(float(high))}]"
+        return f"{self.comparison} {_format_number(float(self.threshold))}"  # type: ignore[arg-type]
+
+
+def criteria(*rules: Criterion) -> dict[str, Criterion]:
+    """A module's ``CRITERIA``: ``{rule.name: rule}``, after checking every rule.
+
+    Raises ``ValueError`` for a repeated name, a comparison not in :data:`COMPARISONS`, or a
+    threshold that is not a finite number (a finite ``(low, high)`` pair with ``low <= high``
+    for ``"in"``).
+    """
+    out: dict[str, Criterion] = {}
+    for rule in rules:
+        if rule.name in out:
+            raise ValueError(f"criterion {rule.name!r} is defined twice; expected one per claim.")
+        if rule.comparison not in COMPARISONS:
+            raise ValueError(
+                f"criterion {rule.name!r}: comparison={rule.comparison!r} is not allowed; "
+                f"expected one of {list(COMPARISONS)}."
+            )
+        if rule.comparison == "in":
+            low, high = (float(v) for v in rule.threshold)  # type: ignore[union-attr]
+            valid = math.isfinite(low) and math.isfinite(high) and low <= high
+        else:
+            valid = isinstance(rule.threshold, int | float) and math.isfinite(rule.threshold)
+        if not valid:
+            raise ValueError(
+                f"criterion {rule.name!r}: threshold={rule.threshold!r} is not allowed; "
+                "expected a finite number (a (low, high) pair for 'in')."
+            )
+        out[rule.name] = rule
+    return out
+
+
+def all_criteria(modules: Sequence[str] | None = None) -> dict[str, Criterion]:
+    """Every claim module's ``CRITERIA`` in one dict; ``ValueError`` if a name is in two
+    modules (a claim has one home). ``modules`` defaults to :data:`proofs_check.MODULES`."""
+    from proofs_check import MODULES
+
+    out: dict[str, Criterion] = {}
+    home: dict[str, str] = {}
+    for name in MODULES if modules is None else modules:
+        module = importlib.import_module(f"proofs_check.{name}")
+        for key, rule in getattr(module, "CRITERIA", {}).items():
+            if key != rule.name:
+                raise ValueError(f"{name}.CRITERIA[{key!r}] holds the criterion {rule.name!r}.")
+            if key in out:
+                raise ValueError(
+                    f"criterion {key!r} is defined in both {home[key]} and {name}; expected one "
+                    "home per claim."
+                )
+            out[key], home[key] = rule, name
+    return out
+
+
+def report_verdicts(results: Sequence[CheckResult], *, file: Any = None) -> None:
+    """Print one line per verdict (status, name, measured value against the threshold, what
+    was measured); raise ``SystemExit(1)``, with each failure on stderr, when any verdict
+    failed (``"fail"``, ``"error"`` or ``"skip"``) or there is none.
+
+    Used by the examples, so that they print and exit like ``python -m proofs_check``.
+    Info rows (:func:`info`, :meth:`Criterion.inform`) are printed and never fail.
+    """
+    file = sys.stdout if file is None else file
+    for r in results:
+        measured = "-" if r.status == "skip" else _format_number(r.measured)
+        rule = "" if r.status in ("info", "skip") else f" {_format_threshold(r)}"
+        line = f"{r.status.upper():5s} {r.name}: measured {measured}{rule} ({r.description})"
+        if r.status == "info":
+            line += f"; {r.reason}"
+        print(line, file=file)
+    failed = [r for r in results if r.status in ("fail", "error", "skip")]
+    for r in failed:
+        print(
+            f"CLAIM FAILED: {r.name} ({r.claim}): measured {_format_number(r.measured)}, "
+            f"required {_format_threshold(r) if r.status == 'fail' else r.status}: "
+            f"{r.description}. Threshold: {r.reason}",
+            file=sys.stderr,
+        )
+    if not results:
+        print("CLAIM FAILED: no verdict was produced", file=sys.stderr)
+        raise SystemExit(1)
+    if failed:
+        raise SystemExit(1)
+    judged = [r for r in results if r.status == "pass"]
+    print(
+        f"all {len(judged)} judged claims hold ({len(results) - len(judged)} info rows)"
+        if judged
+        else f"no claim was judged in this setting ({len(results)} info rows)",
+        file=file,
     )
 
 

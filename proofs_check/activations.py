@@ -47,9 +47,9 @@ from typing import Any
 import numpy as np
 
 import ntkx
-from proofs_check._framework import CheckResult, make_result
+from proofs_check._framework import CheckResult, Criterion, criteria
 
-__all__ = ["check", "envelope_exponent"]
+__all__ = ["CRITERIA", "check", "envelope_exponent"]
 
 CLAIM = "Activations (Sec. 3)"
 EXPECTED_EXPONENT = {"relu": 1.0, "erf": 0.0, "quadratic": 2.0, "sin": 0.0, "cos": 0.0}
@@ -61,6 +61,50 @@ SHAPE = {
     "cos": "bounded",
 }
 TOLERANCE = 0.1
+#: A finite sin/cos network "keeps oscillating" far away only if f - mean changes sign at
+#: least this often on t in [1000, 1050] (else its measured std ratio is set to 0).
+MIN_SIGN_CHANGES = 5
+
+#: The pass/fail rules of the activations claim (used by :func:`check`).
+CRITERIA = criteria(
+    *(
+        Criterion(
+            CLAIM,
+            f"activations.{regime}_{act}_{SHAPE[act]}",
+            (expected - TOLERANCE, expected + TOLERANCE),
+            "in",
+            f"{SHAPE[act]} growth along rays means exponent {expected:g}; 0.1 absorbs "
+            "pre-asymptotic terms (e.g. b/t for ReLU) over two decades",
+        )
+        for regime in ("ntk", "finite")
+        for act, expected in EXPECTED_EXPONENT.items()
+    ),
+    *(
+        Criterion(
+            CLAIM,
+            f"activations.ntk_{act}_flattens",
+            1e-6,
+            "<",
+            "the kernel's input-dependent terms decay like exp(-t^2/(2d) + t|v.x'|/d), about "
+            "e^-86 at t=20 in d=2 (at t=10 the residual was still 3e-5 of the scale, amplified "
+            "by dual weights ~1e6), so only round-off and the bias constant remain",
+        )
+        for act in ("sin", "cos")
+    ),
+    *(
+        Criterion(
+            CLAIM,
+            f"activations.finite_{act}_oscillates",
+            0.2,
+            ">=",
+            "a bounded oscillation that does not decay (periodic-like) keeps a comparable "
+            "amplitude far away (measured ~0.6) and keeps changing sign (>= 5 times in a window "
+            "of length 50); the measured value is set to 0 if it changes sign fewer than 5 "
+            "times",
+        )
+        for act in ("sin", "cos")
+    ),
+)
 
 
 def envelope_exponent(f_along: Any, points_per_window: int = 2000) -> float:
@@ -175,18 +219,12 @@ def check(quick: bool, seed: int) -> list[CheckResult]:
                 else f"finite network (width {width}, {steps} GD steps)"
             )
             results.append(
-                make_result(
-                    CLAIM,
-                    f"activations.{regime}_{act}_{SHAPE[act]}",
-                    f"{act} {what}, b_std=1, target sum cos(pi x_i): envelope growth exponent of "
-                    f"|f(tv)| between t in [1e2, 1e3] and [1e4, 1e5] (worst of {n_rays} rays; "
-                    f"expected {expected:g}: {SHAPE[act]})",
+                CRITERIA[f"activations.{regime}_{act}_{SHAPE[act]}"].judge(
                     worst,
-                    (expected - TOLERANCE, expected + TOLERANCE),
-                    "in",
                     seed=seed,
-                    reason=f"{SHAPE[act]} growth along rays means exponent {expected:g}; 0.1 "
-                    "absorbs pre-asymptotic terms (e.g. b/t for ReLU) over two decades",
+                    description=f"{act} {what}, b_std=1, target sum cos(pi x_i): envelope growth "
+                    f"exponent of |f(tv)| between t in [1e2, 1e3] and [1e4, 1e5] (worst of "
+                    f"{n_rays} rays; expected {expected:g}: {SHAPE[act]})",
                     details={
                         "exponents": exps[act],
                         "series": [s for s in series if s["title"].startswith(act + ":")]
@@ -197,35 +235,20 @@ def check(quick: bool, seed: int) -> list[CheckResult]:
             )
     for act in ("sin", "cos"):
         results.append(
-            make_result(
-                CLAIM,
-                f"activations.ntk_{act}_flattens",
-                f"{act} NTK predictor (infinite width): max over t in [20, 1e4] of "
-                f"|f(tv) - f(1e4 v)| / max|f(X)| (worst ray): it stops oscillating",
+            CRITERIA[f"activations.ntk_{act}_flattens"].judge(
                 flat[act],
-                1e-6,
-                "<",
                 seed=seed,
-                reason="the kernel's input-dependent terms decay like exp(-t^2/(2d) + t|v.x'|/d), "
-                "about e^-86 at t=20 in d=2 (at t=10 the residual was still 3e-5 of the scale, "
-                "amplified by dual weights ~1e6), so only round-off and the bias constant remain",
+                description=f"{act} NTK predictor (infinite width): max over t in [20, 1e4] of "
+                f"|f(tv) - f(1e4 v)| / max|f(X)| (worst ray): it stops oscillating",
             )
         )
         osc = oscillation[act]
         results.append(
-            make_result(
-                CLAIM,
-                f"activations.finite_{act}_oscillates",
-                f"{act} finite network: std of f on t in [1000, 1050] / std on t in [2, 52] "
-                f"(worst ray; sign changes far away: {osc['sign_changes']})",
-                min(osc["std_ratio"]) if min(osc["sign_changes"]) >= 5 else 0.0,
-                0.2,
-                ">=",
+            CRITERIA[f"activations.finite_{act}_oscillates"].judge(
+                min(osc["std_ratio"]) if min(osc["sign_changes"]) >= MIN_SIGN_CHANGES else 0.0,
                 seed=seed,
-                reason="a bounded oscillation that does not decay (periodic-like) keeps a "
-                "comparable amplitude far away (measured ~0.6) and keeps changing sign (>= 5 "
-                "times in a window of length 50); the measured value is set to 0 if it changes "
-                "sign fewer than 5 times",
+                description=f"{act} finite network: std of f on t in [1000, 1050] / std on t in "
+                f"[2, 52] (worst ray; sign changes far away: {osc['sign_changes']})",
                 details=osc,
             )
         )

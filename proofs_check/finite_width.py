@@ -46,13 +46,49 @@ from typing import Any
 
 import numpy as np
 
-from proofs_check._framework import CheckResult, make_result
+from proofs_check._framework import CheckResult, Criterion, criteria
 
-__all__ = ["check", "width_sweep"]
+__all__ = ["CRITERIA", "check", "width_sweep"]
 
 CLAIM = "Finite width (NTK regime)"
 #: Initializations per width for the empirical-NTK deviation (cheap: no training).
 KERNEL_SAMPLES = 8
+
+#: The finite-width claim's pass/fail rules (used by :func:`check` and by ``examples/``).
+CRITERIA = criteria(
+    Criterion(
+        CLAIM,
+        "finite_width.bias_exponent",
+        -0.3,
+        "<=",
+        "theory (Lee et al. 2019): O(width^-1/2), exponent -0.5; -0.3 allows for the noise of "
+        "a few initializations per width (measured about -0.47)",
+    ),
+    Criterion(
+        CLAIM,
+        "finite_width.bias_deviation",
+        0.15,
+        "<",
+        "at width 4096 the deviation measured 0.02-0.06; 0.15 leaves room for initialization "
+        "noise yet is far below the ~0.45 at width 64",
+    ),
+    Criterion(
+        CLAIM,
+        "finite_width.ntk_at_init_exponent",
+        -0.4,
+        "<=",
+        "the empirical NTK is an average over width hidden units, so its fluctuation is "
+        "O(width^-1/2) by the central limit theorem; -0.4 allows sampling noise",
+    ),
+    Criterion(
+        CLAIM,
+        "finite_width.no_bias_exponent",
+        -0.1,
+        "<=",
+        "it must still shrink; the rate is slower than width^-1/2 (measured about -0.2; see the "
+        "module docstring)",
+    ),
+)
 
 
 def _reference(
@@ -183,58 +219,35 @@ def check(quick: bool, seed: int) -> list[CheckResult]:
         "test points in and far outside the training cube"
     )
     results = [
-        make_result(
-            CLAIM,
-            "finite_width.bias_exponent",
-            f"fitted exponent of the relative RMS deviation between the trained finite network "
-            f"and the infinite-width prediction against width ({setting})",
+        CRITERIA["finite_width.bias_exponent"].judge(
             bias["exponent"],
-            -0.3,
-            "<=",
             seed=seed,
-            reason="theory (Lee et al. 2019): O(width^-1/2), exponent -0.5; -0.3 allows for the "
-            "noise of a few initializations per width (measured about -0.47)",
+            description=f"fitted exponent of the relative RMS deviation between the trained "
+            f"finite network and the infinite-width prediction against width ({setting})",
             details={**bias, "series": _series(bias, "b_std=1"), "reference": ref},
         ),
-        make_result(
-            CLAIM,
-            "finite_width.bias_deviation",
-            f"relative RMS deviation at width {widths[-1]} ({setting})",
+        CRITERIA["finite_width.bias_deviation"].judge(
             bias["deviation"][-1],
-            0.15,
-            "<",
             seed=seed,
-            reason="at width 4096 the deviation measured 0.02-0.06; 0.15 leaves room for "
-            "initialization noise yet is far below the ~0.45 at width 64",
+            description=f"relative RMS deviation at width {widths[-1]} ({setting})",
             details={"deviation": bias["deviation"]},
         ),
-        make_result(
-            CLAIM,
-            "finite_width.ntk_at_init_exponent",
-            "fitted exponent of ||empirical NTK at init - closed-form NTK||_F / ||closed form||_F "
-            "against width (b_std=1)",
+        CRITERIA["finite_width.ntk_at_init_exponent"].judge(
             bias["kernel_exponent"],
-            -0.4,
-            "<=",
             seed=seed,
-            reason="the empirical NTK is an average over width hidden units, so its fluctuation "
-            "is O(width^-1/2) by the central limit theorem; -0.4 allows sampling noise",
+            description="fitted exponent of ||empirical NTK at init - closed-form NTK||_F / "
+            "||closed form||_F against width (b_std=1)",
             details={"kernel_deviation": bias["kernel_deviation"]},
         ),
     ]
     if not quick:
         free = width_sweep(None, [1024, 4096, 16384, 65536], 2, 500, rng)
         results.append(
-            make_result(
-                CLAIM,
-                "finite_width.no_bias_exponent",
-                "bias-free: fitted exponent of the deviation against width in [1024, 65536]",
+            CRITERIA["finite_width.no_bias_exponent"].judge(
                 free["exponent"],
-                -0.1,
-                "<=",
                 seed=seed,
-                reason="it must still shrink; the rate is slower than width^-1/2 (measured "
-                "about -0.2; see the module docstring)",
+                description="bias-free: fitted exponent of the deviation against width in "
+                "[1024, 65536]",
                 details={**free, "series": _series(free, "no bias")},
             )
         )

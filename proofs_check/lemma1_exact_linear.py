@@ -32,11 +32,39 @@ from __future__ import annotations
 
 import numpy as np
 
-from proofs_check._framework import CheckResult, make_result
+from proofs_check._framework import CheckResult, Criterion, criteria
 
-__all__ = ["check"]
+__all__ = ["CRITERIA", "check"]
 
 CLAIM = "Lemma 1"
+
+#: Lemma 1's pass/fail rules (used by :func:`check` and by ``examples/``).
+CRITERIA = criteria(
+    Criterion(
+        CLAIM,
+        "lemma1.exact",
+        1e-8,
+        "<",
+        "Lemma 1 is an exact identity, so only float64 round-off of the solve and the kernel "
+        "sums remains (measured ~1e-15); 1e-8 is the issue's bound",
+    ),
+    Criterion(
+        CLAIM,
+        "lemma1.bias_breaks_exactness",
+        1e-3,
+        ">",
+        "with bias the linear function is no longer the minimum-norm interpolant; an error "
+        "1e10 times the round-off level shows exactness is genuinely lost",
+    ),
+    Criterion(
+        CLAIM,
+        "lemma1.negatives_needed",
+        1e-3,
+        ">",
+        "without the negatives Lemma 1's assumption fails; an error far above round-off shows "
+        "the assumption is needed, not just sufficient in the proof",
+    ),
+)
 
 
 def _relative_error(
@@ -83,41 +111,24 @@ def check(quick: bool, seed: int) -> list[CheckResult]:
         f"{x_test.shape[0]} test points (ball radius {test_radius} and radius 1000)"
     )
     return [
-        make_result(
-            CLAIM,
-            "lemma1.exact",
-            f"bias-free two-layer ReLU NTK predictor vs beta^T x: max relative error over "
-            f"{len(exact)} variants ({setting})",
+        CRITERIA["lemma1.exact"].judge(
             max(exact.values()),
-            1e-8,
-            "<",
             seed=seed,
-            reason="Lemma 1 is an exact identity, so only float64 round-off of the solve and the "
-            "kernel sums remains (measured ~1e-15); 1e-8 is the issue's bound",
+            description=f"bias-free two-layer ReLU NTK predictor vs beta^T x: max relative "
+            f"error over {len(exact)} variants ({setting})",
             details={"relative_errors": exact},
         ),
-        make_result(
-            CLAIM,
-            "lemma1.bias_breaks_exactness",
-            "counterexample: the same set with a bias term (b_std in {1, 0.1}): smallest "
-            "relative error",
+        CRITERIA["lemma1.bias_breaks_exactness"].judge(
             min(with_bias.values()),
-            1e-3,
-            ">",
             seed=seed,
-            reason="with bias the linear function is no longer the minimum-norm interpolant; an "
-            "error 1e10 times the round-off level shows exactness is genuinely lost",
+            description="counterexample: the same set with a bias term (b_std in {1, 0.1}): "
+            "smallest relative error",
             details={"relative_errors": with_bias},
         ),
-        make_result(
-            CLAIM,
-            "lemma1.negatives_needed",
-            "assumption check: the basis without its negatives (bias-free): relative error",
+        CRITERIA["lemma1.negatives_needed"].judge(
             no_negatives,
-            1e-3,
-            ">",
             seed=seed,
-            reason="without the negatives Lemma 1's assumption fails; an error far above "
-            "round-off shows the assumption is needed, not just sufficient in the proof",
+            description="assumption check: the basis without its negatives (bias-free): "
+            "relative error",
         ),
     ]

@@ -61,12 +61,93 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from proofs_check._framework import CheckResult, make_result
+from proofs_check._framework import CheckResult, Criterion, criteria
 
-__all__ = ["check", "ray_coefficients", "relu_kernel_expr"]
+__all__ = ["CRITERIA", "check", "ray_coefficients", "relu_kernel_expr"]
 
 CLAIM = "Symbolic (Thm 1 kernels)"
 _TH = sp.Symbol("theta", real=True)
+
+#: The symbolic checks' pass/fail rules (used by the ``_check_*`` functions).
+CRITERIA = criteria(
+    Criterion(
+        CLAIM,
+        "symbolic.arccos_gaussian_integrals",
+        0,
+        "<=",
+        "exact symbolic identity: the residuals must simplify to 0",
+    ),
+    Criterion(
+        CLAIM,
+        "symbolic.arccos_identities",
+        0,
+        "<=",
+        "exact symbolic identities",
+    ),
+    Criterion(
+        CLAIM,
+        "symbolic.library_closed_form",
+        1e-12,
+        "<",
+        "float64 round-off of a few operations is ~1e-15; 1e-12 leaves margin for "
+        "accumulation but catches any formula or convention error",
+    ),
+    Criterion(
+        CLAIM,
+        "symbolic.library_closed_form_collinear",
+        1e-7,
+        "<",
+        "near rho = +-1, theta = arccos(rho) amplifies the float64 error of rho "
+        "(~1e-16) to ~sqrt(2 eps) ~ 2e-8 in theta; the kappa0 term inherits it",
+    ),
+    Criterion(
+        CLAIM,
+        "symbolic.homogeneity_exact",
+        0,
+        "<=",
+        "exact symbolic identity (degree-1 positive homogeneity)",
+    ),
+    Criterion(
+        CLAIM,
+        "symbolic.homogeneity_library_kernel",
+        1e-13,
+        "<",
+        "exact identity, so only float64 round-off (~1e-16 relative) remains",
+    ),
+    Criterion(
+        CLAIM,
+        "symbolic.ray_linearity_predictor",
+        1e-10,
+        "<",
+        "exact linearity along rays; the residual is round-off amplified by the "
+        "dual weights (condition number of the training kernel), far below 1e-10",
+    ),
+    Criterion(
+        CLAIM,
+        "symbolic.ray_expansion_closed_form",
+        1e-40,
+        "<",
+        "the two expressions are equal; 50-digit evaluation leaves ~1e-48 round-off",
+    ),
+    Criterion(
+        CLAIM,
+        "symbolic.ray_expansion_exponent",
+        (-1.1, -0.9),
+        "in",
+        "the next term is c/t, so the exponent is -1. The median is used because a "
+        "single point may have c/t + d/t^2 crossing zero inside the window (c, d of opposite "
+        "sign), which bends its fit; the sharp test of the expansion is ray_expansion_c",
+    ),
+    Criterion(
+        CLAIM,
+        "symbolic.ray_expansion_c",
+        1e-3,
+        "<",
+        "measured ~1e-6..3e-5 (truncation of the fit at O(1/t^3) and float64 "
+        "cancellation in k - a t, ~eps a t^2); a wrong a or b would make t(k - a t - b) grow "
+        "like t^2 or t and a wrong c would be off by O(1), so 1e-3 separates them",
+    ),
+)
 
 
 def _kappa1(theta: sp.Expr) -> sp.Expr:
@@ -110,16 +191,12 @@ def _check_gaussian_integrals(seed: int) -> CheckResult:
         sp.simplify(k1 - _kappa1(_TH)),
     ]
     nonzero = [str(r) for r in residuals if r != 0]
-    return make_result(
-        CLAIM,
-        "symbolic.arccos_gaussian_integrals",
-        "sympy's polar Gaussian integrals for E[1(u>0)1(v>0)] and E[relu(u)relu(v)] minus "
-        "the closed forms (pi-theta)/(2pi) and (sin+(pi-theta)cos)/(2pi): nonzero residuals",
+    return CRITERIA["symbolic.arccos_gaussian_integrals"].judge(
         len(nonzero),
-        0,
-        "<=",
         seed=seed,
-        reason="exact symbolic identity: the residuals must simplify to 0",
+        description="sympy's polar Gaussian integrals for E[1(u>0)1(v>0)] and "
+        "E[relu(u)relu(v)] minus the closed forms (pi-theta)/(2pi) and "
+        "(sin+(pi-theta)cos)/(2pi): nonzero residuals",
         details={"kappa0": str(k0), "kappa1": str(k1), "nonzero_residuals": nonzero},
     )
 
@@ -142,16 +219,11 @@ def _check_identities(seed: int) -> CheckResult:
         ),
     }
     failing = [name for name, (lhs, rhs) in identities.items() if sp.simplify(lhs - rhs) != 0]
-    return make_result(
-        CLAIM,
-        "symbolic.arccos_identities",
-        "identities pinning the arc-cosine kernels (values at theta=0, pi; d kappa1/d rho = "
-        "kappa0): number failing",
+    return CRITERIA["symbolic.arccos_identities"].judge(
         len(failing),
-        0,
-        "<=",
         seed=seed,
-        reason="exact symbolic identities",
+        description="identities pinning the arc-cosine kernels (values at theta=0, pi; "
+        "d kappa1/d rho = kappa0): number failing",
         details={"identities": list(identities), "failing": failing},
     )
 
@@ -231,30 +303,18 @@ def _check_library_closed_form(quick: bool, seed: int) -> CheckResult:
                 }
             )
     return [
-        make_result(
-            CLAIM,
-            "symbolic.library_closed_form",
-            "max relative error of ntkx's float64 two-layer ReLU kernels (all/first/last NTK, "
-            "NNGP; with and without bias) against the sympy closed form in 50 digits, "
-            "generic angles",
+        CRITERIA["symbolic.library_closed_form"].judge(
             generic_err,
-            1e-12,
-            "<",
             seed=seed,
-            reason="float64 round-off of a few operations is ~1e-15; 1e-12 leaves margin for "
-            "accumulation but catches any formula or convention error",
+            description="max relative error of ntkx's float64 two-layer ReLU kernels "
+            "(all/first/last NTK, NNGP; with and without bias) against the sympy closed form "
+            "in 50 digits, generic angles",
             details={"per_kernel": rows},
         ),
-        make_result(
-            CLAIM,
-            "symbolic.library_closed_form_collinear",
-            "same, for pairs at angle 0 or pi (exactly collinear) or 1e-6 off",
+        CRITERIA["symbolic.library_closed_form_collinear"].judge(
             special_err,
-            1e-7,
-            "<",
             seed=seed,
-            reason="near rho = +-1, theta = arccos(rho) amplifies the float64 error of rho "
-            "(~1e-16) to ~sqrt(2 eps) ~ 2e-8 in theta; the kappa0 term inherits it",
+            description="same, for pairs at angle 0 or pi (exactly collinear) or 1e-6 off",
             details={"per_kernel": rows},
         ),
     ]
@@ -320,45 +380,29 @@ def _check_homogeneity(quick: bool, seed: int) -> list[CheckResult]:
             fs = model.predict(s * v)
             worst_f = max(worst_f, float(np.max(np.abs(fs - s * f1)) / np.max(np.abs(s * f1))))
     return [
-        make_result(
-            CLAIM,
-            "symbolic.homogeneity_exact",
-            "sympy: k(t x, x') - t k(x, x') for the bias-free NTK (all, first) and NNGP, "
-            "t > 0: number of kernels where it does not simplify to 0",
+        CRITERIA["symbolic.homogeneity_exact"].judge(
             len(failing),
-            0,
-            "<=",
             seed=seed,
-            reason="exact symbolic identity (degree-1 positive homogeneity)",
+            description="sympy: k(t x, x') - t k(x, x') for the bias-free NTK (all, first) and "
+            "NNGP, t > 0: number of kernels where it does not simplify to 0",
             details={
                 "failing": failing,
                 "with_bias_residual_at_t2_n1_n2_1_c_1/3_W_d_beta_1": str(bias_residual),
                 "note": "with bias the residual is nonzero: homogeneity is lost",
             },
         ),
-        make_result(
-            CLAIM,
-            "symbolic.homogeneity_library_kernel",
-            "ntkx float64 kernel: max |k(t x, x') - t k(x, x')| / max|t k| for t in "
-            "{0.5, 3, 1e3, 1e6}, bias-free, all and first-layer NTK",
+        CRITERIA["symbolic.homogeneity_library_kernel"].judge(
             worst_k,
-            1e-13,
-            "<",
             seed=seed,
-            reason="exact identity, so only float64 round-off (~1e-16 relative) remains",
+            description="ntkx float64 kernel: max |k(t x, x') - t k(x, x')| / max|t k| for t in "
+            "{0.5, 3, 1e3, 1e6}, bias-free, all and first-layer NTK",
             details={"scales": scales.tolist()},
         ),
-        make_result(
-            CLAIM,
-            "symbolic.ray_linearity_predictor",
-            f"ridge-free NTK predictor (n={n_train}, d={dim}, nonlinear target): max "
-            "|f(t v) - t f(v)| / max|t f(v)| over 16 directions, t in {0.5, 3, 1e3, 1e6}",
+        CRITERIA["symbolic.ray_linearity_predictor"].judge(
             worst_f,
-            1e-10,
-            "<",
             seed=seed,
-            reason="exact linearity along rays; the residual is round-off amplified by the "
-            "dual weights (condition number of the training kernel), far below 1e-10",
+            description=f"ridge-free NTK predictor (n={n_train}, d={dim}, nonlinear target): max "
+            "|f(t v) - t f(v)| / max|t f(v)| over 16 directions, t in {0.5, 3, 1e3, 1e6}",
             details={"n_train": n_train, "dim": dim},
         ),
     ]
@@ -491,43 +535,25 @@ def _check_ray_expansion(quick: bool, seed: int) -> list[CheckResult]:
         }
     ]
     return [
-        make_result(
-            CLAIM,
-            "symbolic.ray_expansion_closed_form",
-            "hand-derived a, b of k(x0 + t v, x') = a t + b + O(1/t) against sympy's expansion "
-            "of s k(x0 + v/s, x') at s = 0, 50 digits, random rational points: max rel. diff.",
+        CRITERIA["symbolic.ray_expansion_closed_form"].judge(
             worst_sym,
-            1e-40,
-            "<",
             seed=seed,
-            reason="the two expressions are equal; 50-digit evaluation leaves ~1e-48 round-off",
+            description="hand-derived a, b of k(x0 + t v, x') = a t + b + O(1/t) against "
+            "sympy's expansion of s k(x0 + v/s, x') at s = 0, 50 digits, random rational "
+            "points: max rel. diff.",
         ),
-        make_result(
-            CLAIM,
-            "symbolic.ray_expansion_exponent",
-            "ntkx float64 NTK with bias: median over training points and two (W, b) settings of "
-            "the fitted exponent of |k(x0+tv,x') - a t - b| against t in [1e2, 10^3.5]",
+        CRITERIA["symbolic.ray_expansion_exponent"].judge(
             float(np.median(exponents)),
-            (-1.1, -0.9),
-            "in",
             seed=seed,
-            reason="the next term is c/t, so the exponent is -1. The median is used because a "
-            "single point may have c/t + d/t^2 crossing zero inside the window (c, d of opposite "
-            "sign), which bends its fit; the sharp test of the expansion is ray_expansion_c",
+            description="ntkx float64 NTK with bias: median over training points and two (W, b) "
+            "settings of the fitted exponent of |k(x0+tv,x') - a t - b| against t in [1e2, 10^3.5]",
             details={"exponents": exponents, "series": series, "reference": ref},
         ),
-        make_result(
-            CLAIM,
-            "symbolic.ray_expansion_c",
-            "max relative error of c fitted from t (k - a t - b) = c + d/t + e/t^2 (least squares, "
-            "t in [1e2, 10^3.5]) against the symbolic 1/t coefficient c",
+        CRITERIA["symbolic.ray_expansion_c"].judge(
             max(c_errors),
-            1e-3,
-            "<",
             seed=seed,
-            reason="measured ~1e-6..3e-5 (truncation of the fit at O(1/t^3) and float64 "
-            "cancellation in k - a t, ~eps a t^2); a wrong a or b would make t(k - a t - b) grow "
-            "like t^2 or t and a wrong c would be off by O(1), so 1e-3 separates them",
+            description="max relative error of c fitted from t (k - a t - b) = c + d/t + e/t^2 "
+            "(least squares, t in [1e2, 10^3.5]) against the symbolic 1/t coefficient c",
             details={"relative_errors": c_errors},
         ),
     ]

@@ -38,11 +38,44 @@ from typing import Any
 
 import numpy as np
 
-from proofs_check._framework import CheckResult, make_result
+from proofs_check._framework import CheckResult, Criterion, criteria
 
-__all__ = ["check", "error_sweep"]
+__all__ = ["CRITERIA", "check", "error_sweep"]
 
 CLAIM = "Theorem 2"
+
+_FAILS_REASON = (
+    "missing directions: the theorem's assumption fails and the error does not vanish "
+    "(measured ~0.29 fix1, ~0.48 negd); 5% is far above the cube's error"
+)
+_PLATEAU_REASON = (
+    "a plateau (ratio ~1) rather than a decrease; the cube's ratio over the same 4x more data "
+    "is ~0.03"
+)
+
+#: Theorem 2's pass/fail rules (used by :func:`check` and by ``examples/``).
+CRITERIA = criteria(
+    Criterion(
+        CLAIM,
+        "theorem2.cube_converges",
+        -0.5,
+        "<=",
+        "Theorem 2: the error tends to 0 as n grows; an exponent <= -0.5 over the sweep shows a "
+        "clear decrease (the theorem gives no rate; measured -1.4 to -2.5)",
+    ),
+    Criterion(
+        CLAIM,
+        "theorem2.cube_error",
+        0.01,
+        "<",
+        "the predictor must approach beta^T x; 1% at the largest n of the sweep (measured ~1e-6 "
+        "in d=2, ~1e-3 in d=8)",
+    ),
+    Criterion(CLAIM, "theorem2.fix1_fails", 0.05, ">", _FAILS_REASON),
+    Criterion(CLAIM, "theorem2.negd_fails", 0.05, ">", _FAILS_REASON),
+    Criterion(CLAIM, "theorem2.fix1_plateau", 0.8, ">=", _PLATEAU_REASON),
+    Criterion(CLAIM, "theorem2.negd_plateau", 0.8, ">=", _PLATEAU_REASON),
+)
 
 
 def error_sweep(
@@ -111,17 +144,12 @@ def check(quick: bool, seed: int) -> list[CheckResult]:
         exps[d] = float(np.polyfit(np.log(ns), np.log(errs), 1)[0])
     worst_d = max(exps, key=exps.get)
     results.append(
-        make_result(
-            CLAIM,
-            "theorem2.cube_converges",
-            f"cube [-1,1]^d (all directions), linear target: fitted exponent of the extrapolation "
-            f"error vs n in {ns} (worst over d in {list(dims_all)}, {reps} repetitions each)",
+        CRITERIA["theorem2.cube_converges"].judge(
             exps[worst_d],
-            -0.5,
-            "<=",
             seed=seed,
-            reason="Theorem 2: the error tends to 0 as n grows; an exponent <= -0.5 over the sweep "
-            "shows a clear decrease (the theorem gives no rate; measured -1.4 to -2.5)",
+            description=f"cube [-1,1]^d (all directions), linear target: fitted exponent of the "
+            f"extrapolation error vs n in {ns} (worst over d in {list(dims_all)}, {reps} "
+            "repetitions each)",
             details={
                 "exponents": {str(k): v for k, v in exps.items()},
                 "n": ns,
@@ -132,46 +160,29 @@ def check(quick: bool, seed: int) -> list[CheckResult]:
     )
     final = max(curves[f"all/d={d}"][-1] for d in dims_all)
     results.append(
-        make_result(
-            CLAIM,
-            "theorem2.cube_error",
-            f"cube: relative RMS extrapolation error at n={ns[-1]} (worst d)",
+        CRITERIA["theorem2.cube_error"].judge(
             final,
-            0.01,
-            "<",
             seed=seed,
-            reason="the predictor must approach beta^T x; 1% at the largest n of the sweep "
-            "(measured ~1e-6 in d=2, ~1e-3 in d=8)",
+            description=f"cube: relative RMS extrapolation error at n={ns[-1]} (worst d)",
         )
     )
     for name in ("fix1", "negd"):
         errs = curves[f"{name}/d=2"]
         desc = "first coordinate fixed at 0.1" if name == "fix1" else "all coordinates negative"
         results.append(
-            make_result(
-                CLAIM,
-                f"theorem2.{name}_fails",
-                f"{name} ({desc}), d=2: relative RMS error at n={ns[-1]}",
+            CRITERIA[f"theorem2.{name}_fails"].judge(
                 errs[-1],
-                0.05,
-                ">",
                 seed=seed,
-                reason="missing directions: the theorem's assumption fails and the error does not "
-                "vanish (measured ~0.29 fix1, ~0.48 negd); 5% is far above the cube's error",
+                description=f"{name} ({desc}), d=2: relative RMS error at n={ns[-1]}",
                 details={"errors": errs, "n": ns},
             )
         )
         results.append(
-            make_result(
-                CLAIM,
-                f"theorem2.{name}_plateau",
-                f"{name}, d=2: error(n={ns[-1]}) / error(n={ns[-3]}) (does it keep falling?)",
+            CRITERIA[f"theorem2.{name}_plateau"].judge(
                 errs[-1] / errs[-3],
-                0.8,
-                ">=",
                 seed=seed,
-                reason="a plateau (ratio ~1) rather than a decrease; the cube's ratio over the "
-                "same 4x more data is ~0.03",
+                description=f"{name}, d=2: error(n={ns[-1]}) / error(n={ns[-3]}) (does it keep "
+                "falling?)",
                 details={"errors": errs, "n": ns},
             )
         )

@@ -1,8 +1,9 @@
-"""Each graph example runs at --quick size and checks its claims (in-process).
+"""Each graph example runs at --quick size and takes its verdicts from proofs_check (in-process).
 
-The examples check their claims themselves (a message on stderr and exit status 1 when one
-fails); here the tests check that the claims were evaluated and that each recorded value is
-the number the example reports. Full sizes are behind ``-m slow``.
+The examples judge their measurements with the claims' criteria in ``proofs_check`` (a message
+on stderr and exit status 1 when one fails); here the tests check that every verdict came from
+a proofs_check criterion and that each measured value is the number the example reports. No
+threshold of a paper claim is written here. Full sizes are behind ``-m slow``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import pathlib
 from typing import Any
 
 import pytest
+
+from proofs_check import CheckResult, all_criteria
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
 
@@ -24,42 +27,53 @@ def _run(name: str, argv: list[str]) -> dict[str, Any]:
     return module.main(argv)
 
 
-def _values(res: dict[str, Any]) -> dict[str, float]:
-    """Claim text -> measured value, after checking that every claim held."""
-    assert res["claims"], "no claim was checked"
-    assert all(c["holds"] for c in res["claims"]), res["claims"]
-    return {c["claim"]: c["value"] for c in res["claims"]}
+def _verdicts(res: dict[str, Any]) -> list[CheckResult]:
+    """The judged verdicts, after checking that each is a proofs_check criterion's verdict."""
+    rules = all_criteria()
+    judged = [v for v in res["verdicts"] if v.status != "info"]
+    assert judged, "no verdict was judged"
+    for v in judged:
+        assert v.name in rules, f"{v.name} is not a proofs_check criterion"
+        ref = rules[v.name].judge(v.measured, seed=v.seed, description=v.description)
+        assert (v.claim, v.threshold, v.comparison, v.reason, v.passed, v.status) == (
+            ref.claim,
+            ref.threshold,
+            ref.comparison,
+            ref.reason,
+            ref.passed,
+            ref.status,
+        )
+    return judged
 
 
 def test_graph_max_degree_quick_one_layer(capsys: Any) -> None:
-    # the quick size checks the one-layer setting, all of whose claims are checked
+    # the quick size judges the one-layer setting, for both predictors
     res = _run("graph_max_degree", ["--quick", "--depth", "1"])
-    values = _values(res)
-    assert values == {
-        "finite: max-readout test MAPE < 10.0%": res["finite"]["max_readout_mape"],
-        "finite: sum-readout / max-readout test MAPE >= 5.0": res["finite"]["ratio"],
-        "kernel: max-readout test MAPE < 10.0%": res["kernel"]["max_readout_mape"],
-        "kernel: sum-readout / max-readout test MAPE >= 5.0": res["kernel"]["ratio"],
-    }
+    verdicts = _verdicts(res)
+    assert len(verdicts) == len(res["verdicts"]) == 4
+    expected = []
     for method in ("finite", "kernel"):
         s = res[method]
         assert s["ratio"] == pytest.approx(s["sum_readout_mape"] / s["max_readout_mape"])
+        expected += [
+            ("max_degree.max_readout_extrapolates", s["max_readout_mape"] / 100),
+            ("max_degree.max_beats_sum_readout", s["max_readout_mape"] / s["sum_readout_mape"]),
+        ]
+    assert [(v.name, v.measured) for v in verdicts] == expected
     assert res["spanning_rank"] == [4]
-    assert "all 4 claims hold" in capsys.readouterr().out
+    assert "all 4 judged claims hold" in capsys.readouterr().out
 
 
 def test_graph_shortest_path_quick() -> None:
     res = _run("graph_shortest_path", ["--quick"])
-    assert _values(res) == {
-        "sum-aggregation / min-aggregation test MAPE >= 5.0": pytest.approx(
-            res["sum_agg_mape"] / res["min_agg_mape"]
-        )
-    }
+    [verdict] = _verdicts(res)
+    assert verdict.name == "shortest_path.min_beats_sum"
+    assert verdict.measured == pytest.approx(res["sum_agg_mape"] / res["min_agg_mape"])
 
 
 def test_graph_families_quick() -> None:
     res = _run("graph_families", ["--quick"])
-    values = _values(res)
+    verdicts = {v.name: v.measured for v in _verdicts(res)}
     table = res["families"]
     assert {f: t["spanning_rank"] for f, t in table.items()} == {
         "general": 4,
@@ -69,11 +83,12 @@ def test_graph_families_quick() -> None:
         "ladder": 2,
         "4regular": 2,
     }
-    general = table["general"]["test_mape"]
-    for bad in ("cycle", "ladder", "4regular"):
-        ratio = values[f"{bad} training: test MAPE / general training's >= 5.0"]
-        assert ratio == pytest.approx(table[bad]["test_mape"] / general)
-        assert values[f"{bad} training: spanning rank < 4"] == 2
+    bad = ("cycle", "ladder", "4regular")
+    assert verdicts == {
+        "max_degree.shared_degree_condition_fails": 2,
+        "max_degree.shared_degree_vs_general": table["general"]["test_mape"]
+        / min(table[f]["test_mape"] for f in bad),
+    }
 
 
 @pytest.mark.slow
@@ -82,4 +97,4 @@ def test_graph_families_quick() -> None:
     [("graph_max_degree", ["--depth", "1"]), ("graph_shortest_path", []), ("graph_families", [])],
 )
 def test_graph_examples_full_size(name: str, argv: list[str]) -> None:
-    _values(_run(name, argv))
+    _verdicts(_run(name, argv))

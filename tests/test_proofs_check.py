@@ -1,14 +1,19 @@
 """Tests of proofs_check: the framework, the helpers the checks rely on, and the --quick run.
 
 The whole ``--quick`` run is executed once (in process, so the session's strict rank-promotion
-setting applies to it) and every check must pass; the framework is tested on fake claim
-modules that pass, fail, raise and skip.
+setting applies to it) and every check must pass: this is THE test of the paper's claims. The
+framework is tested on fake claim modules that pass, fail, raise and skip. One home per claim:
+every judged result of the run comes from exactly one module's ``CRITERIA``, and the examples
+define no threshold of their own (they judge with those criteria).
 """
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
 import math
+import pathlib
 import sys
 import types
 
@@ -16,8 +21,24 @@ import numpy as np
 import pytest
 
 import proofs_check
-from proofs_check import CheckResult, compare, info, main, make_result, run_checks, skipped
+from proofs_check import (
+    CheckResult,
+    Criterion,
+    all_criteria,
+    compare,
+    criteria,
+    info,
+    main,
+    make_result,
+    report_verdicts,
+    run_checks,
+    skipped,
+)
 from proofs_check._framework import print_table, to_json, write_plots
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
+#: Criteria that only the publication-size run measures (see the modules' docstrings).
+FULL_RUN_ONLY = {"theorem1.exact_no_bias_through_origin_d1", "finite_width.no_bias_exponent"}
 
 # --------------------------------------------------------------------------- framework
 
@@ -43,6 +64,61 @@ def test_make_result_decides_pass_and_fail() -> None:
     note = info("C", "c.info", "d", 7.0, seed=0, reason="r")
     assert not skip.passed and skip.status == "skip" and "missing" in skip.reason
     assert note.passed is None and note.status == "info"
+
+
+def test_criterion_judges_and_informs() -> None:
+    rule = Criterion("C", "c.rule", 1.0, "<", "why")
+    good = rule.judge(0.5, seed=3, description="d", details={"k": 1})
+    assert good == make_result(
+        "C", "c.rule", "d", 0.5, 1.0, "<", seed=3, reason="why", details={"k": 1}
+    )
+    assert rule.judge(2.0, seed=0, description="d").status == "fail"
+    assert rule.judge(float("nan"), seed=0, description="d").status == "fail"
+    note = rule.inform(2.0, seed=0, description="d", why="not this setting")
+    assert note.status == "info" and note.passed is None and note.name == "c.rule"
+    assert "not this setting" in note.reason and "would fail" in note.reason
+    assert note.details["criterion"] == {"threshold": 1.0, "comparison": "<", "would_pass": False}
+    assert rule.statement() == "< 1" and Criterion("C", "c.in", (0, 1), "in", "r").statement() == (
+        "in [0, 1]"
+    )
+
+
+def test_criteria_refuses_bad_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    rule = Criterion("C", "c.rule", 1.0, "<", "why")
+    assert criteria(rule) == {"c.rule": rule}
+    with pytest.raises(ValueError, match="defined twice"):
+        criteria(rule, rule._replace(threshold=2.0))
+    with pytest.raises(ValueError, match="comparison='=='"):
+        criteria(rule._replace(comparison="=="))
+    for bad in (float("nan"), float("inf"), (1.0, 0.0)):
+        with pytest.raises(ValueError, match="threshold="):
+            criteria(rule._replace(threshold=bad, comparison="in" if bad == (1.0, 0.0) else "<"))
+    # a claim has one home: the same name in two modules is refused
+    for name in ("fake_a", "fake_b"):
+        module = types.ModuleType(f"proofs_check.{name}")
+        module.CRITERIA = {"c.rule": rule}  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, f"proofs_check.{name}", module)
+    with pytest.raises(ValueError, match="defined in both fake_a and fake_b"):
+        all_criteria(["fake_a", "fake_b"])
+
+
+def test_report_verdicts_prints_and_exits(capsys: pytest.CaptureFixture[str]) -> None:
+    rule = Criterion("C", "c.rule", 1.0, "<", "why")
+    good, bad = (rule.judge(v, seed=0, description="d") for v in (0.5, 2.0))
+    note = info("C", "c.note", "d", 7.0, seed=0, reason="r")
+    report_verdicts([good, note])
+    out = capsys.readouterr().out
+    assert "PASS  c.rule: measured 0.5 < 1 (d)" in out and "INFO  c.note" in out
+    assert "all 1 judged claims hold (1 info rows)" in out
+    report_verdicts([note])  # information only: nothing judged, nothing failed
+    assert "no claim was judged" in capsys.readouterr().out
+    for verdicts in ([good, bad], []):
+        with pytest.raises(SystemExit) as exc:
+            report_verdicts(verdicts)
+        assert exc.value.code == 1
+    err = capsys.readouterr().err
+    assert "CLAIM FAILED: c.rule (C): measured 2, required < 1: d. Threshold: why" in err
+    assert "CLAIM FAILED: no verdict was produced" in err
 
 
 def _fake_module(name: str, body: object) -> types.ModuleType:
@@ -188,11 +264,12 @@ def test_ray_coefficients_match_library_kernel_slope() -> None:
     np.testing.assert_allclose(k[1] - a * t2, b, rtol=1e-4, atol=1e-6)
 
 
-def test_checks_are_deterministic_given_the_seed() -> None:
-    first = run_checks(quick=True, seed=5, only=["lemma1_exact_linear"])
-    again = run_checks(quick=True, seed=5, only=["lemma1_exact_linear"])
-    assert [r.measured for r in first] == [r.measured for r in again]
-    assert all(r.seed == 5 for r in first)
+def test_checks_are_deterministic_given_the_seed(quick_run: tuple[int, dict]) -> None:
+    _, data = quick_run
+    again = run_checks(quick=True, seed=0, only=["lemma1_exact_linear"])
+    first = [r for r in data["results"] if r["name"].startswith("lemma1.")]
+    assert [r["measured"] for r in first] == [r.measured for r in again]
+    assert all(r.seed == 0 for r in again)
 
 
 # --------------------------------------------------------------------------- the quick run
@@ -234,6 +311,7 @@ def test_quick_run_covers_every_claim(quick_run: tuple[int, dict]) -> None:
         "activations.finite_sin_oscillates",
         "activations.ntk_quadratic_quadratic",
         "max_degree.condition_sufficient",
+        "max_degree.max_beats_sum_readout",
         "shortest_path.min_beats_sum",
         "finite_width.bias_exponent",
     ):
@@ -241,3 +319,72 @@ def test_quick_run_covers_every_claim(quick_run: tuple[int, dict]) -> None:
     for r in data["results"]:
         assert {"claim", "passed", "measured", "threshold", "seed", "reason"} <= set(r)
         assert r["seed"] == 0
+
+
+def test_every_claim_has_one_criterion(quick_run: tuple[int, dict]) -> None:
+    """Every judged result comes from exactly one module's CRITERIA (all_criteria refuses a
+    name in two modules), with that criterion's threshold, comparison and reason; every
+    criterion is measured (the publication-size-only ones by the full run)."""
+    _, data = quick_run
+    rules = all_criteria()
+    judged = [r for r in data["results"] if r["status"] != "info"]
+    for r in judged:
+        rule = rules[r["name"]]
+        ref = rule.judge(0.0, seed=0, description="")
+        threshold = list(ref.threshold) if isinstance(ref.threshold, tuple) else ref.threshold
+        assert (r["claim"], r["threshold"], r["comparison"], r["reason"]) == (
+            rule.claim,
+            threshold,
+            rule.comparison,
+            rule.reason,
+        ), r["name"]
+    assert len({r["name"] for r in judged}) == len(judged)
+    assert set(rules) - {r["name"] for r in judged} == FULL_RUN_ONLY
+    for r in data["results"]:
+        if r["status"] == "info":
+            assert r["passed"] is None
+    # each criterion lives in the module that --only selects by its dotted name
+    for module_name in proofs_check.MODULES:
+        module = importlib.import_module(f"proofs_check.{module_name}")
+        assert module.CRITERIA, module_name
+        assert all(module_name.startswith(n.split(".")[0]) for n in module.CRITERIA)
+
+
+def _float_constants(node: ast.AST) -> list[float]:
+    return [
+        n.value
+        for n in ast.walk(node)
+        if isinstance(n, ast.Constant) and isinstance(n.value, float)
+    ]
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.py")), ids=lambda p: p.name)
+def test_examples_take_thresholds_from_proofs_check(path: pathlib.Path) -> None:
+    """An example judges with proofs_check's criteria and writes no threshold of its own: no
+    float literal in a comparison, no module-level float constant, no make_result, and it
+    imports CRITERIA from a proofs_check module and reports with report_verdicts."""
+    tree = ast.parse(path.read_text())
+    compared = [
+        (n.lineno, _float_constants(n)) for n in ast.walk(tree) if isinstance(n, ast.Compare)
+    ]
+    assert [c for c in compared if c[1]] == [], "float literal compared in an example"
+    constants = [
+        n.lineno
+        for n in tree.body
+        if isinstance(n, ast.Assign | ast.AnnAssign) and _float_constants(n)
+    ]
+    assert constants == [], "module-level float constant in an example"
+    imports = {
+        (n.module, a.name)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom) and n.module
+        for a in n.names
+    }
+    assert any(m.startswith("proofs_check.") and a == "CRITERIA" for m, a in imports)
+    assert ("proofs_check", "report_verdicts") in imports
+    calls = {
+        n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", None)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+    }
+    assert "judge" in calls and "report_verdicts" in calls and "make_result" not in calls
