@@ -13,8 +13,9 @@ import pathlib
 from typing import Any
 
 import pytest
+from verdicts import judged_verdicts
 
-from proofs_check import CheckResult, all_criteria
+from proofs_check import CheckResult
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
 
@@ -29,21 +30,7 @@ def _run(name: str, argv: list[str]) -> dict[str, Any]:
 
 def _verdicts(res: dict[str, Any]) -> list[CheckResult]:
     """The judged verdicts, after checking that each is a proofs_check criterion's verdict."""
-    rules = all_criteria()
-    judged = [v for v in res["verdicts"] if v.status != "info"]
-    assert judged, "no verdict was judged"
-    for v in judged:
-        assert v.name in rules, f"{v.name} is not a proofs_check criterion"
-        ref = rules[v.name].judge(v.measured, seed=v.seed, description=v.description)
-        assert (v.claim, v.threshold, v.comparison, v.reason, v.passed, v.status) == (
-            ref.claim,
-            ref.threshold,
-            ref.comparison,
-            ref.reason,
-            ref.passed,
-            ref.status,
-        )
-    return judged
+    return judged_verdicts(res)
 
 
 def test_graph_max_degree_quick_one_layer(capsys: Any) -> None:
