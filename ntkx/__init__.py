@@ -6,7 +6,7 @@ Extrapolate: From Feedforward to Graph Neural Networks", ICLR 2021
 
 Data flows spec -> kernel -> solver -> metric -> report:
 
-* specs: :func:`mlp`, :func:`gnn`, :func:`from_stax` (one architecture protocol,
+* specs: :func:`mlp`, :func:`gnn`, :func:`gin`, :func:`from_stax` (one architecture protocol,
   :mod:`ntkx.core.protocol`);
 * kernels: :func:`kernel` (closed form, Monte Carlo or empirical, for every spec);
 * solvers: :func:`kernel_regression`, :func:`gradient_flow`, :func:`nngp_posterior`;
@@ -47,6 +47,7 @@ from ntkx.feedforward.data import (
 )
 from ntkx.feedforward.mlp import ACTIVATIONS, MLP, mlp
 from ntkx.graphs.batch import GraphBatch, batch_graphs
+from ntkx.graphs.gin import GIN, gin
 from ntkx.graphs.message_passing import GNN, gnn
 from ntkx.graphs.sampling import (
     FAMILIES,
@@ -71,6 +72,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ACTIVATIONS",
     "FAMILIES",
+    "GIN",
     "GNN",
     "MLP",
     "Architecture",
@@ -89,6 +91,7 @@ __all__ = [
     "extrapolation_curve",
     "from_stax",
     "geometry",
+    "gin",
     "gnn",
     "gradient_flow",
     "kernel",

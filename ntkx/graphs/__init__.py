@@ -2,6 +2,7 @@
 
 * :mod:`ntkx.graphs.batch` — :class:`ntkx.GraphBatch`, the input type of graph networks;
 * :mod:`ntkx.graphs.sampling` — graph families, the max-degree and shortest-path tasks;
-* :mod:`ntkx.graphs.message_passing` — the message-passing GNN (:func:`ntkx.gnn`);
+* :mod:`ntkx.graphs.message_passing` — the paper's per-edge message GNN (:func:`ntkx.gnn`);
+* :mod:`ntkx.graphs.gin` — the aggregate-then-MLP GNN of Du et al. (:func:`ntkx.gin`);
 * :mod:`ntkx.graphs.experiment` — the ``graph`` experiment (``ntkx graph``).
 """
