@@ -71,11 +71,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ntkx.core.protocol import (
@@ -190,14 +191,7 @@ class GNN(Architecture):
         """Closed-form NTK and NNGP ``(B1, B2)`` between two graph batches (sum/mean only)."""
         if not self.has_closed_form or self.parameterization != "ntk":
             raise ValueError(f"this GNN has no closed-form kernel ({self.why_not('closed_form')}).")
-        d1 = jax.vmap(functools.partial(_self_diagonals, self))(*x1.astuple())
-        d2 = jax.vmap(functools.partial(_self_diagonals, self))(*x2.astuple())
-
-        def row(one: tuple[Array, ...]) -> tuple[Array, Array]:
-            return jax.vmap(lambda two: _pair_kernel(self, one, two))((*x2.astuple(), d2))
-
-        nngp, ntk = jax.vmap(row)((*x1.astuple(), d1))
-        return KernelPair(ntk=ntk, nngp=nngp)
+        return _kernel_blocks(self, x1, x2)
 
     @property
     def kernel_methods(self) -> tuple[str, ...]:
@@ -226,9 +220,18 @@ class GNN(Architecture):
         return x.feature_dim
 
     def pair_workspace_bytes(self, x1: GraphBatch, x2: GraphBatch, itemsize: int) -> int:
-        """About a dozen ``(N1, N2, N2)`` temporaries per graph pair (one row of the u-loop)."""
-        n1, n2 = np.shape(x1.features)[1], np.shape(x2.features)[1]
-        return 12 * n1 * n2 * max(n1, n2) * itemsize
+        """Temporary memory per pair of graphs while :meth:`kernel_fn` runs (tile planning).
+
+        A tile of ``b1 x b2`` graphs padded to ``N`` nodes holds about ten ``(b1 N, b2 N)``
+        node-kernel matrices, the edge lists of both blocks (about 25 ``N^2`` words per graph)
+        and a fixed ~3 MB of edge-pair blocks. XLA's buffer assignment
+        (``compile().memory_analysis()``) measured 11-19 ``N^2`` words per pair in float64 and
+        15-22 in float32 (whose edge indices stay 4 bytes) for ``N`` = 29-100 and 4-40 graphs per
+        side; this figure, ``20 N^2`` words plus the fixed part spread over 16 pairs, bounds
+        every tile of at least 4 x 4 graphs.
+        """
+        n = max(np.shape(x1.features)[1], np.shape(x2.features)[1])
+        return itemsize * (20 * n * n + _ROWS * _COLS)
 
     def trainable_layers(self, params: Params | None = None) -> tuple[int, ...]:
         """Indices of the trained dense layers (``2 depth`` is the readout)."""
@@ -372,109 +375,352 @@ def _apply(spec: GNN, params: Params, x: GraphBatch) -> Array:
 
 
 # --------------------------------------------------------------------------- closed form
+#
+# Edge-list form of the recursion, one block of graphs at a time. A block of B graphs padded
+# to N nodes is one graph of B N nodes (their disjoint union): the node kernels of every pair of
+# graphs in two blocks form one (B1 N, B2 N) matrix, and a layer of the recursion for all the
+# pairs is one pass over the pairs of edges of the two unions, with no edge pair between padded
+# nodes and no padding per pair. The edges are listed in row-major order (sorted by source),
+# real edges first, in arrays of a static capacity, and visited in blocks of _ROWS x _COLS
+# edges with dynamic trip counts (lax.fori_loop up to the real edge counts).
+#
+# K_z(uv, u'v') = K_z(vu, v'u') (and so are T_z and the variances), so the directed edge pairs
+# come in twos with equal message kernels: the ReLU maps are evaluated once per (edge uv of G
+# with u <= v, directed edge u'v' of G') and the result is added into both (u, u') and (v, v').
+#
+# Summation order: each node pair (u, u') accumulates its edge pairs in edge order (scatter-adds
+# in index order, rows before columns), whatever the block boundaries; so a graph's self-kernel
+# computed alone equals, bit for bit, its entry in a kernel with itself, an edge paired with
+# itself meets a cosine of exactly 1, and the self-kernel entries of the NTK are exact (an
+# error eps in that cosine costs sqrt(eps) in arccos).
+
+_ROWS: Final = 256  # edges of the first union per block (one direction of each edge)
+_COLS: Final = 128  # directed edges of the second union per block
+
+# fdlibm's acos (FreeBSD e_acos.c): a rational approximation on [0, 1/2] in z = x^2 or
+# (1 - |x|) / 2, accurate to about 1 ulp. XLA's arccos and sin call scalar libm (18 and 10 ns
+# per float64 on this project's CPU); this form is vectorized (about 1 ns).
+_PIO2_HI: Final = 1.57079632679489655800e00
+_PIO2_LO: Final = 6.12323399573676603587e-17
+_PS: Final = (
+    1.66666666666666657415e-01,
+    -3.25565818622400915405e-01,
+    2.01212532134862925881e-01,
+    -4.00555345006794114027e-02,
+    7.91534994289814532176e-04,
+    3.47933107596021167570e-05,
+)
+_QS: Final = (
+    -2.40339491173441421878e00,
+    2.02094576023350569471e00,
+    -6.88283971605453293030e-01,
+    7.70381505559019352791e-02,
+)
 
 
-def _relu_maps(k: Array, q1: Array, q2: Array) -> tuple[Array, Array]:
-    """Arc-cosine kernels: ``E[relu(a) relu(b)]`` and ``E[relu'(a) relu'(b)]`` (Cho & Saul 2009)."""
-    norm = jnp.sqrt(q1 * q2)
-    ok = norm > 0
-    cos = jnp.clip(jnp.where(ok, k / jnp.where(ok, norm, 1.0), 0.0), -1.0, 1.0)
-    theta = jnp.arccos(cos)
-    k1 = norm * (jnp.sin(theta) + (jnp.pi - theta) * cos) / (2 * jnp.pi)
-    k0 = (jnp.pi - theta) / (2 * jnp.pi)
-    return k1, k0
+def _acos(x: Array) -> Array:
+    """``arccos(x)`` for ``x`` in ``[-1, 1]`` (fdlibm's algorithm, all branches vectorized)."""
+    ax = jnp.abs(x)
+    small = ax < 0.5
+    z = jnp.where(small, x * x, (1.0 - ax) * 0.5)
+    p = z * (_PS[0] + z * (_PS[1] + z * (_PS[2] + z * (_PS[3] + z * (_PS[4] + z * _PS[5])))))
+    q = 1.0 + z * (_QS[0] + z * (_QS[1] + z * (_QS[2] + z * _QS[3])))
+    r = p / q
+    s = jnp.sqrt(z)
+    middle = _PIO2_HI - (x - (_PIO2_LO - x * r))
+    positive = 2.0 * (s + s * r)  # 2 asin(sqrt((1 - x) / 2))
+    negative = math.pi - 2.0 * (s + (s * r - _PIO2_LO))
+    return jnp.where(small, middle, jnp.where(x > 0, positive, negative))
 
 
-def _pattern(spec: GNN, a: Array) -> Array:
+class _Edges(NamedTuple):
+    """Directed edges ``uv`` of a union of graphs, sorted by ``u``; padding past ``count``."""
+
+    src: Array  # (cap,) int32 u (node index in the union)
+    dst: Array  # (cap,) int32 v
+    w: Array  # (cap,) edge weight w_uv (0 on padding)
+    into_src: Array  # (cap,) int32 where the (u, u') term goes: u, or the spare row on padding
+    into_dst: Array  # (cap,) int32 where the (v, v') term goes: v, or the spare row on padding
+    #                  (and on the loops of half lists, whose pairs are all listed already)
+    graph: Array  # (cap,) int32 graph of each edge (the last graph on padding)
+    start: Array  # (B + 1,) int32: graph b has the edges start[b] .. start[b + 1] - 1
+    count: Array  # () int32 number of real edges
+
+
+class _Union(NamedTuple):
+    """A block of graphs as one graph of ``B N`` nodes."""
+
+    x: Array  # (B N, F) features, zero on padded nodes
+    r: Array  # (B, N) readout weights
+    scale: Array  # (B N,) aggregation weight of every neighbour: 1 (sum) or 1 / degree (mean)
+    half: _Edges  # one direction of each edge (u <= v)
+    full: _Edges  # both directions
+
+
+def _edge_list(a: Array, w: Array, loops: bool) -> _Edges:
+    """Edges of the patterns ``a`` (B, N, N), row-major; ``loops``: pair loops' reverses."""
+    b, n, _ = a.shape
+    block = max(_ROWS, _COLS)
+    cap = -(-b * n * n // block) * block
+    flat = a.reshape(-1)
+    count = jnp.sum(flat, dtype=jnp.int32)
+    # Padding points at the last node of the last graph, which keeps the sources sorted.
+    (idx,) = jnp.nonzero(flat, size=cap, fill_value=b * n * n - 1)
+    g, u, v = idx // (n * n), (idx // n) % n, idx % n
+    real = jnp.arange(cap) < count
+    src, dst = (g * n + u).astype(jnp.int32), (g * n + v).astype(jnp.int32)
+    spare = b * n
+    per_graph = jnp.sum(a, axis=(1, 2), dtype=jnp.int32)
+    return _Edges(
+        src=src,
+        dst=dst,
+        w=jnp.where(real, w[g, u, v], 0.0),
+        into_src=jnp.where(real, src, spare),
+        into_dst=jnp.where(real if loops else real & (u != v), dst, spare),
+        graph=g.astype(jnp.int32),
+        start=jnp.concatenate([jnp.zeros(1, jnp.int32), jnp.cumsum(per_graph, dtype=jnp.int32)]),
+        count=count,
+    )
+
+
+def _union(spec: GNN, feats: Array, adj: Array, mask: Array) -> _Union:
+    """Edge lists, masked features and readout weights of a block of graphs."""
+    b, n, f = feats.shape
+    m = mask.astype(feats.dtype)
+    w = adj * (m[:, :, None] * m[:, None, :])
+    a = w > 0
     if spec.aggregation == "mean":
-        return a / jnp.maximum(jnp.sum(a, axis=-1, keepdims=True), 1.0)
-    return a
+        scale = 1.0 / jnp.maximum(jnp.sum(a, axis=2, dtype=feats.dtype), 1.0)
+    else:
+        scale = jnp.ones((b, n), feats.dtype)
+    r = m if spec.readout == "sum" else m / jnp.sum(m, axis=1, keepdims=True)
+    return _Union(
+        x=(feats * m[:, :, None]).reshape(b * n, f),
+        r=r,
+        scale=scale.reshape(b * n),
+        half=_edge_list(jnp.triu(a), w, loops=False),
+        full=_edge_list(a, w, loops=True),
+    )
+
+
+def _pre_activation(spec: GNN, s_u: Array, s_v: Array, w1: Array, w2: Array) -> Array:
+    """``K_z = c (Sigma(u, u') + Sigma(v, v') + w w') + b^2`` (one expression for the cross
+    kernels and the variances, so that an edge with itself gives bitwise the same number)."""
+    total = s_u + s_v
+    if spec.edge_weights:
+        total = total + w1 * w2
+    k = spec.W_std**2 / (3 if spec.edge_weights else 2) * total
+    return k if spec.b_std is None else k + spec.b_std**2
 
 
 def _layer(
     spec: GNN,
-    g1: tuple[Array, Array, Array],
-    g2: tuple[Array, Array, Array],
+    ua: _Union,
+    ub: _Union,
     s: Array,
     t: Array,
-    s1: Array,
-    s2: Array,
-    own: tuple[bool, bool] = (True, True),
+    va: Array,
+    vb: Array,
+    own: tuple[bool | Array, bool],
+    pairs: str | Array,
 ) -> tuple[Array, Array]:
-    """One message-passing layer of the kernel recursion for one pair of graphs.
+    """One message-passing layer of the kernel recursion between two unions of graphs.
 
-    ``g = (pattern P, edge weights w, unused)``; ``s, t``: node NNGP / NTK ``(N1, N2)``;
-    ``s1, s2``: node variances of each graph; ``own``: whether the layer's first and second
-    dense layers are trained (their own gradient contributions enter the NTK). Loops over
-    ``u`` to keep memory ``O(N1 N2^2)``.
+    ``s, t``: node NNGP / NTK ``(Na, Nb)``; ``va, vb``: node variances; ``own``: whether the
+    layer's first dense layer (a bool, or a 0/1 scalar array) and second dense layer are
+    trained; ``pairs``: which pairs of graphs (i, j) are computed: ``"diagonal"`` (i == j, for
+    self-kernels of one union with itself) or a boolean array, True for ``i <= j`` (one union
+    with itself), False for all. Entries of other pairs are partial; returns the next ``(s, t)``.
     """
-    p1, w1, _ = g1
-    p2, w2, _ = g2
-    groups = 3 if spec.edge_weights else 2
-    cz = spec.W_std**2 / groups
-    w2s = spec.W_std**2
+    ga, gb = ua.half, ub.full
+    n_a, n_b = s.shape
+    rows, cols = _ROWS, _COLS
+    cz = spec.W_std**2 / (3 if spec.edge_weights else 2)
+    c1 = spec.W_std**2 / (2 * math.pi)
     b2 = 0.0 if spec.b_std is None else spec.b_std**2
-    we = 1.0 if spec.edge_weights else 0.0
-    q2 = cz * (s2[:, None] + s2[None, :] + we * w2**2) + b2  # (u', v')
+    # NNGP and NTK terms travel as the real and imaginary parts of one complex array: one
+    # loop then computes both from their shared terms (two float arrays cost 25% more).
+    ctype = lax.complex(s[:1, :1], s[:1, :1]).dtype
 
-    def row(args: tuple[Array, ...]) -> tuple[Array, Array]:
-        s_u, t_u, s1_u, p_u, w_u = args  # (N2,), (N2,), (), (N1,), (N1,)
-        # axes (v, u', v')
-        kz = cz * (s_u[None, :, None] + s[:, None, :] + we * w_u[:, None, None] * w2[None]) + b2
-        tz = cz * (t_u[None, :, None] + t[:, None, :]) + (kz if own[0] else 0.0)
-        q1 = cz * (s1_u + s1 + we * w_u**2) + b2  # (v,)
-        k1, k0 = _relu_maps(kz, q1[:, None, None], q2[None])
-        km = w2s * k1 + b2
-        tm = (km if own[1] else 0.0) + w2s * tz * k0
-        new_s = jnp.einsum("v,vxy,xy->x", p_u, km, p2)
-        new_t = jnp.einsum("v,vxy,xy->x", p_u, tm, p2)
-        return new_s, new_t
+    def edge_terms(e: _Edges, v: Array) -> tuple[Array, ...]:
+        v_u, v_v = v[e.src], v[e.dst]
+        q = _pre_activation(spec, v_u, v_v, e.w, e.w)
+        ok = q > 0
+        rsq = jnp.where(ok, lax.rsqrt(jnp.where(ok, q, 1.0)), 0.0)
+        return v_u, v_v, rsq, jnp.sqrt(q)  # variances of u and v, 1 / sqrt(q), sqrt(q)
 
-    return jax.lax.map(row, (s, t, s1, p1, w1))
+    va_u, va_v, ra, na = edge_terms(ga, va)
+    vb_u, vb_v, rb, nb = edge_terms(gb, vb)
+
+    def column_block(j: Array, carry: tuple[Array, Array]) -> tuple[Array, Array]:
+        sl = functools.partial(lax.dynamic_slice_in_dim, start_index=j * cols, slice_size=cols)
+        src_b, dst_b, w_b = sl(gb.src), sl(gb.dst), sl(gb.w)
+        vb_u_c, vb_v_c, rb_c, nb_c = sl(vb_u)[None, :], sl(vb_v)[None, :], sl(rb), sl(nb)
+        s_src, s_dst = s[:, src_b], s[:, dst_b]  # (Na, cols)
+        t_src, t_dst = t[:, src_b], t[:, dst_b]
+        # Rows of the graphs paired with this block's columns (graphs first .. last).
+        first = gb.graph[j * cols]
+        last = gb.graph[jnp.minimum((j + 1) * cols, gb.count) - 1]
+        if isinstance(pairs, str):
+            lo, hi = ga.start[first], ga.start[last + 1]
+        else:
+            lo, hi = 0, jnp.where(pairs, ga.start[last + 1], ga.count)
+
+        def row_block(i: Array, acc: tuple[Array, Array]) -> tuple[Array, Array]:
+            sl_a = functools.partial(
+                lax.dynamic_slice_in_dim, start_index=i * rows, slice_size=rows
+            )
+            src_a, dst_a, w_a = sl_a(ga.src), sl_a(ga.dst), sl_a(ga.w)
+            va_u_c, va_v_c, ra_c, na_c = (
+                sl_a(va_u)[:, None],
+                sl_a(va_v)[:, None],
+                sl_a(ra),
+                sl_a(na),
+            )
+            s_u, s_v = s_src[src_a], s_dst[dst_a]  # Sigma(u, u'), Sigma(v, v')
+            kz = _pre_activation(spec, s_u, s_v, w_a[:, None], w_b[None, :])
+            cos = kz * ra_c[:, None] * rb_c[None, :]
+            # Two edges with the same variances, cross kernels and weights: the cosine is exactly
+            # 1 (the product of reciprocal roots may miss it by an ulp, which arccos would turn
+            # into an error of sqrt(ulp)). Compared on the inputs, not on computed numbers that
+            # the compiler may round differently in different places.
+            same = (s_u == va_u_c) & (s_u == vb_u_c) & (s_v == va_v_c) & (s_v == vb_v_c)
+            if spec.edge_weights:
+                same = same & (w_a[:, None] == w_b[None, :])
+            cos = jnp.clip(jnp.where(same, 1.0, cos), -1.0, 1.0)
+            phi = _acos(-cos)  # pi - theta
+            sin = jnp.sqrt((1.0 - cos) * (1.0 + cos))
+            km = c1 * (na_c[:, None] * nb_c[None, :]) * (sin + phi * cos) + b2
+            tz = cz * (t_src[src_a] + t_dst[dst_a])
+            if own[0] is True:
+                tz = tz + kz
+            elif own[0] is not False:
+                tz = tz + own[0] * kz
+            tm = c1 * tz * phi
+            if own[1]:
+                tm = km + tm
+            both = lax.complex(km, tm)
+            to_u, to_v = acc
+            to_u = to_u.at[sl_a(ga.into_src)].add(both, indices_are_sorted=True)
+            to_v = to_v.at[sl_a(ga.into_dst)].add(both)
+            return to_u, to_v
+
+        zero = jnp.zeros((n_a + 1, cols), ctype)  # a spare row for padding
+        to_u, to_v = lax.fori_loop(lo // rows, -(-hi // rows), row_block, (zero, zero))
+        # Columns into their nodes, in edge order (u' for the first term, v' for the second).
+        new_u, new_v = carry
+        return (
+            new_u.at[sl(gb.into_src)].add(to_u.T, indices_are_sorted=True),
+            new_v.at[sl(gb.into_dst)].add(to_v.T),
+        )
+
+    zero = jnp.zeros((n_b + 1, n_a + 1), ctype)
+    new_u, new_v = lax.fori_loop(0, -(-gb.count // cols), column_block, (zero, zero))
+    total = (new_u + new_v)[:n_b, :n_a].T * (ua.scale[:, None] * ub.scale[None, :])
+    return total.real, total.imag
 
 
-def _graph_arrays(spec: GNN, feats: Array, adj: Array, mask: Array) -> tuple[Array, ...]:
-    m = mask.astype(feats.dtype)
-    pair = m[:, None] * m[None, :]
-    w = adj * pair
-    a = (w > 0).astype(feats.dtype)
-    return _pattern(spec, a), w, m
-
-
-def _self_diagonals(spec: GNN, feats: Array, adj: Array, mask: Array) -> Array:
-    """Node variances ``(depth, N)`` entering each layer, for one graph (full self-kernel)."""
-    p, w, m = _graph_arrays(spec, feats, adj, mask)
-    x = feats * m[:, None]
-    s = x @ x.T / x.shape[-1]
-    t = jnp.zeros_like(s)
-    diags = [jnp.diagonal(s)]
-    for _ in range(spec.depth - 1):
-        d = jnp.diagonal(s)
-        s, t = _layer(spec, (p, w, m), (p, w, m), s, t, d, d)
-        diags.append(jnp.diagonal(s))
-    return jnp.stack(diags)
-
-
-def _pair_kernel(
+def _layers(
     spec: GNN,
-    one: tuple[Array, Array, Array, Array],
-    two: tuple[Array, Array, Array, Array],
-) -> tuple[Array, Array]:
-    x1, adj1, mask1, d1 = one
-    x2, adj2, mask2, d2 = two
-    p1, w1, m1 = _graph_arrays(spec, x1, adj1, mask1)
-    p2, w2, m2 = _graph_arrays(spec, x2, adj2, mask2)
-    s = (x1 * m1[:, None]) @ (x2 * m2[:, None]).T / x1.shape[-1]
+    ua: _Union,
+    ub: _Union,
+    count: int,
+    pairs: str | Array,
+    variances: tuple[Array, Array] | None,
+    own_diagonal: Array | bool,
+) -> tuple[Array, Array, Array]:
+    """The first ``count`` layers of the recursion between two unions (one lax.scan).
+
+    ``variances``: the node variances ``(depth, N)`` of each union; where ``own_diagonal`` is
+    True (one union with itself) they are the diagonal of the kernel being computed instead.
+    Returns the node NNGP and NTK and the variances entering each layer, ``(count + 1, Na)``.
+    """
+    s = ua.x @ ub.x.T / ua.x.shape[-1]
     t = jnp.zeros_like(s)
     every = spec.trainable == "all"
-    for layer in range(spec.depth):
-        own = (every or (spec.trainable == "first" and layer == 0), every)
-        s, t = _layer(spec, (p1, w1, m1), (p2, w2, m2), s, t, d1[layer], d2[layer], own)
-    r1 = m1 if spec.readout == "sum" else m1 / jnp.sum(m1)
-    r2 = m2 if spec.readout == "sum" else m2 / jnp.sum(m2)
-    sg = r1 @ s @ r2
-    tg = r1 @ t @ r2
-    b2 = 0.0 if spec.b_std is None else spec.b_std**2
-    nngp = spec.W_std**2 * sg + b2
+    # The first dense layer of each message MLP: trained in every layer, or only in the first.
+    first = [every or (spec.trainable == "first" and layer == 0) for layer in range(count)]
+    own0 = first[0] if len(set(first)) == 1 else None
+
+    def variance(carry_s: Array, layer_v: Array) -> Array:
+        if own_diagonal is True:
+            return jnp.diagonal(carry_s)
+        if own_diagonal is False:
+            return layer_v
+        return jnp.where(own_diagonal, jnp.diagonal(carry_s), layer_v)
+
+    def step(
+        carry: tuple[Array, Array], xs: tuple[Array, ...]
+    ) -> tuple[tuple[Array, Array], Array]:
+        s, t = carry
+        va_l, vb_l, own0_l = xs
+        va, vb = variance(s, va_l), variance(s, vb_l)
+        own = (own0 if own0 is not None else own0_l, every)
+        s, t = _layer(spec, ua, ub, s, t, va, vb, own, pairs)
+        return (s, t), jnp.diagonal(s) if own_diagonal is True else jnp.zeros(0, s.dtype)
+
+    if variances is None:
+        variances = (jnp.zeros((count, 1), s.dtype),) * 2
+    flags = jnp.asarray(first, s.dtype)
+    (s, t), diagonals = lax.scan(step, (s, t), (variances[0][:count], variances[1][:count], flags))
+    return s, t, diagonals
+
+
+def _self_variances(spec: GNN, g: _Union) -> Array:
+    """Node variances ``(depth, B N)`` entering each layer (from each graph's self-kernel).
+
+    The same :func:`_layer` as the cross kernels: an edge paired with itself then meets ``K_z``
+    equal to its variance bit for bit (cosine exactly 1).
+    """
+    x = g.x
+    first = jnp.diagonal(x @ x.T / x.shape[-1])[None]
+    if spec.depth == 1:
+        return first
+    _, _, diagonals = _layers(spec, g, g, spec.depth - 1, "diagonal", None, True)
+    return jnp.concatenate([first, diagonals])
+
+
+def _pad_nodes(x: GraphBatch, n: int) -> tuple[Array, Array, Array]:
+    feats, adj, mask = (jnp.asarray(v) for v in x.astuple())
+    extra = n - feats.shape[1]
+    if extra:
+        feats = jnp.pad(feats, ((0, 0), (0, extra), (0, 0)))
+        adj = jnp.pad(adj, ((0, 0), (0, extra), (0, extra)))
+        mask = jnp.pad(mask, ((0, 0), (0, extra)))
+    return feats, adj, mask
+
+
+def _kernel_blocks(spec: GNN, x1: GraphBatch, x2: GraphBatch) -> KernelPair:
+    n = max(np.shape(x1.features)[1], np.shape(x2.features)[1])
+    a1, a2 = _pad_nodes(x1, n), _pad_nodes(x2, n)
+    b1, b2 = len(x1), len(x2)
+    g1, g2 = _union(spec, *a1), _union(spec, *a2)
+
+    def self_variances() -> tuple[Array, Array]:
+        # One graph at a time: a block's diagonal pairs are few, its node arrays long.
+        both = tuple(jnp.concatenate(pair) for pair in zip(a1, a2, strict=True))
+        v = lax.map(lambda one: _self_variances(spec, _union(spec, *(a[None] for a in one))), both)
+        v = jnp.moveaxis(v, 1, 0).reshape(spec.depth, -1)
+        return v[:, : b1 * n], v[:, b1 * n :]
+
+    square = all(u.shape == v.shape for u, v in zip(a1, a2, strict=True))
+    if square:
+        # The engine's diagonal tiles pass the same block twice: then only the pairs i <= j are
+        # computed, and the variances are the diagonal of the kernel itself.
+        same = jnp.all(jnp.stack([jnp.all(u == v) for u, v in zip(a1, a2, strict=True)]))
+        zeros = jnp.zeros((spec.depth, b1 * n), g1.x.dtype)
+        v1, v2 = lax.cond(same, lambda: (zeros, zeros), self_variances)
+    else:
+        same = jnp.asarray(False)
+        v1, v2 = self_variances()
+    s, t, _ = _layers(spec, g1, g2, spec.depth, same, (v1, v2), same if square else False)
+    sg = jnp.einsum("iu,iujv,jv->ij", g1.r, s.reshape(b1, n, b2, n), g2.r)
+    tg = jnp.einsum("iu,iujv,jv->ij", g1.r, t.reshape(b1, n, b2, n), g2.r)
+    if square:
+        lower = jnp.tril(jnp.ones((b1, b1), bool), -1) & same
+        sg = jnp.where(lower, sg.T, sg)
+        tg = jnp.where(lower, tg.T, tg)
+    bias = 0.0 if spec.b_std is None else spec.b_std**2
+    nngp = spec.W_std**2 * sg + bias
     ntk = (nngp if spec.trainable != "first" else 0.0) + spec.W_std**2 * tg
-    return nngp, ntk
+    return KernelPair(ntk=ntk, nngp=nngp)
