@@ -73,6 +73,7 @@ MODULES: Final[tuple[str, ...]] = (
     "theorem2_directions",
     "activations",
     "max_degree",
+    "gin_max_degree",
     "shortest_path",
     "finite_width",
 )

@@ -191,6 +191,9 @@ def test_config_resolves_defaults_and_quick_fills_only_unset_fields() -> None:
         ({"ridge": -1.0}, "ridge=-1.0 is not allowed"),
         ({"train_families": ("4regular",), "train_sizes": (3, 4)}, "n_min=3"),
         ({"test_families": ("general", "cycle"), "test_sizes": ((2, 3),)}, "'cycle'"),
+        ({"arch": "gcn"}, "arch='gcn' is not allowed"),
+        ({"arch": "gin", "task": "shortest_path"}, "arch='gin' is not allowed with task="),
+        ({"arch": "gin", "mlp_depth": 0}, "mlp_depth=0 is not allowed"),
     ],
 )
 def test_config_validation(kwargs: dict[str, Any], message: str) -> None:
@@ -219,3 +222,28 @@ def test_graph_main_help_and_bad_arguments(
 def test_run_graph_experiment_without_out_dir_rejects_wrong_config() -> None:
     with pytest.raises(ValueError, match="expected a GraphConfig"):
         run_graph_experiment({"task": "max_degree"}, progress=False)  # type: ignore[arg-type]
+
+
+def test_graph_main_gin_arch(tmp_path: Path) -> None:
+    """``--arch gin`` builds ``ntkx.gin(depth, mlp_depth, ...)``: the recorded sum-readout errors
+    equal a direct closed-form fit of that spec on the same data (seed 0: default_rng(7))."""
+    out = tmp_path / "gin"
+    argv = [*QUICK_KERNEL, "--arch", "gin", "--depth", "1", "--mlp-depth", "3", "--out", str(out)]
+    assert graph_main(argv) == 0
+    res = json.loads((out / "result.json").read_text())
+    assert (res["config"]["arch"], res["config"]["mlp_depth"], res["metrics"]["arch"]) == (
+        "gin",
+        3,
+        "gin",
+    )
+    rng = np.random.default_rng(7)
+    train = ntkx.max_degree_dataset(24, ["general"], 6, 8, seed=rng)
+    test = ntkx.max_degree_dataset(6, ["general"], 10, 12, seed=rng)
+    model = ntkx.kernel_regression(
+        ntkx.gin(1, 3, "sum", "sum", 16, b_std=0.1), train.batch, train.labels, dtype="float64"
+    )
+    entry = res["metrics"]["architectures"]["sum-agg/sum-readout"]
+    assert entry["kernel_method"] == "closed_form"
+    want = ntkx.mape_mean(test.labels, model.predict(test.batch))
+    assert entry["size_mape"] == [[pytest.approx(want, rel=1e-9)]]
+    assert res["metrics"]["architectures"]["sum-agg/max-readout"]["kernel_method"] == "monte_carlo"

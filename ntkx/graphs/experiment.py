@@ -16,8 +16,10 @@ Methods: ``finite`` trains finite GNNs with :func:`ntkx.train_adam` (Adam, weigh
 learning rate halved every 50 epochs); ``kernel`` is :func:`ntkx.kernel_regression` of the same
 spec with the closed-form kernel (sum/mean aggregation and readout) or the Monte Carlo kernel
 (max/min, or every architecture with ``monte_carlo``; ``mc_samples`` networks from the seed's
-key). Networks: ``ntkx.gnn(depth, aggregation, readout, width, b_std=0.1,
-edge_weights=task == "shortest_path")``.
+key). Networks (``arch``): ``ntkx.gnn(depth, aggregation, readout, width, b_std=0.1,
+edge_weights=task == "shortest_path")``, the per-edge message GNN of Xu et al. (``edge``, the
+default), or ``ntkx.gin(depth, mlp_depth, aggregation, readout, width, b_std=0.1)``, the
+aggregate-then-MLP network of Du et al. (``gin``; max degree only, as it has no edge features).
 
 The command ``ntkx graph`` is :func:`graph_main`; its flags are the fields of
 :class:`GraphConfig` (``--task shortest_path``, ``--aggregations min sum``,
@@ -25,6 +27,7 @@ The command ``ntkx graph`` is :func:`graph_main`; its flags are the fields of
 ``--quick`` gives tiny sizes for a smoke test (only to the fields not given)::
 
     ntkx graph --out runs/md --task max_degree --method kernel --quick
+    ntkx graph --out runs/md-gin --task max_degree --arch gin --depth 1
     ntkx graph --out runs/sp --task shortest_path --test-families general tree --n-seeds 3
 
 Example:
@@ -44,10 +47,12 @@ from typing import Any, Final
 import jax
 import numpy as np
 
+from ntkx.core.protocol import Architecture
 from ntkx.core.solvers import kernel_regression
 from ntkx.core.training import train_adam
 from ntkx.core.validation import check_choice, check_finite_number, check_positive_int
-from ntkx.graphs.message_passing import AGGREGATIONS, GNN, gnn
+from ntkx.graphs.gin import gin
+from ntkx.graphs.message_passing import AGGREGATIONS, gnn
 from ntkx.graphs.sampling import (
     FAMILIES,
     MIN_NODES,
@@ -63,6 +68,9 @@ from ntkx.runner import Experiment, RunContext, cli_main, run_experiment, to_jso
 __all__ = ["GRAPH", "QUICK", "TASK_DEFAULTS", "GraphConfig", "graph_main", "run_graph_experiment"]
 
 TASKS: Final = ("max_degree", "shortest_path")
+#: Networks: ``edge`` is the per-edge message GNN of Xu et al. (:func:`ntkx.gnn`), ``gin`` the
+#: aggregate-then-MLP GNTK network of Du et al. (:func:`ntkx.gin`, no edge features).
+ARCHS: Final = ("edge", "gin")
 METHODS: Final = ("finite", "kernel")
 FEATURES: Final = ("identical", "random")
 #: Bias standard deviation of every GNN (the pre-redesign default of ``gnn``).
@@ -167,6 +175,11 @@ class GraphConfig:
 
     task: str = "max_degree"
     """max_degree or shortest_path"""
+    arch: str = "edge"
+    """edge (per-edge message GNN of Xu et al., ntkx.gnn) or gin (aggregate-then-MLP network of
+    Du et al., ntkx.gin; max_degree only: it has no edge features)"""
+    mlp_depth: int = 2
+    """Dense+ReLU layers of each gin MLP (arch gin only)"""
     method: str = "finite"
     """finite (GNNs trained by Adam) or kernel (NTK regression of the same spec)"""
     train_families: tuple[str, ...] = ("general",)
@@ -217,6 +230,13 @@ class GraphConfig:
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         check_choice("task", self.task, TASKS)
+        check_choice("arch", self.arch, ARCHS)
+        set_(self, "mlp_depth", check_positive_int("mlp_depth", self.mlp_depth))
+        if self.arch == "gin" and self.task == "shortest_path":
+            raise ValueError(
+                "arch='gin' is not allowed with task='shortest_path': gin has no edge features "
+                "and shortest paths need the edge weights; expected arch='edge'."
+            )
         check_choice("method", self.method, METHODS)
         check_choice("features", self.features, FEATURES)
         check_choice("quick", self.quick, (True, False))
@@ -272,8 +292,10 @@ class GraphConfig:
             for ro in self.readouts
         }
 
-    def spec(self, aggregation: str, readout: str) -> GNN:
-        """The :func:`ntkx.gnn` spec of one architecture."""
+    def spec(self, aggregation: str, readout: str) -> Architecture:
+        """The spec of one architecture: :func:`ntkx.gnn` (``arch="edge"``) or :func:`ntkx.gin`."""
+        if self.arch == "gin":
+            return gin(self.depth, self.mlp_depth, aggregation, readout, self.width, b_std=B_STD)
         return gnn(
             self.depth,
             aggregation,
@@ -283,9 +305,10 @@ class GraphConfig:
             edge_weights=self.task == "shortest_path",
         )
 
-    def kernel_method(self, net: GNN) -> str:
+    def kernel_method(self, net: Architecture) -> str:
         """``"closed_form"`` where ``net`` has one and ``monte_carlo`` is off, else Monte Carlo."""
-        return "closed_form" if net.has_closed_form and not self.monte_carlo else "monte_carlo"
+        closed = "closed_form" in net.kernel_methods
+        return "closed_form" if closed and not self.monte_carlo else "monte_carlo"
 
 
 def _mape(y: Any, y_hat: Any) -> float:
@@ -309,7 +332,12 @@ def _dataset(
 
 
 def _fit_finite(
-    config: GraphConfig, net: GNN, train: GraphData, tests: list[GraphData], key: Any, verbose: bool
+    config: GraphConfig,
+    net: Architecture,
+    train: GraphData,
+    tests: list[GraphData],
+    key: Any,
+    verbose: bool,
 ) -> tuple[float, list[np.ndarray], dict[str, Any]]:
     k_init, k_train = jax.random.split(key)
     params = net.init(k_init, train.batch.feature_dim)
@@ -332,7 +360,12 @@ def _fit_finite(
 
 
 def _fit_kernel(
-    config: GraphConfig, net: GNN, train: GraphData, tests: list[GraphData], key: Any, verbose: bool
+    config: GraphConfig,
+    net: Architecture,
+    train: GraphData,
+    tests: list[GraphData],
+    key: Any,
+    verbose: bool,
 ) -> tuple[float, list[np.ndarray], dict[str, Any]]:
     del verbose
     model = kernel_regression(
@@ -356,6 +389,7 @@ def _run(config: GraphConfig, ctx: RunContext) -> dict[str, Any]:
     fit = _fit_finite if config.method == "finite" else _fit_kernel
     metrics: dict[str, Any] = {
         "task": config.task,
+        "arch": config.arch,
         "method": config.method,
         "train_sizes": config.train_sizes,
         "size_bins": bins,
@@ -365,7 +399,7 @@ def _run(config: GraphConfig, ctx: RunContext) -> dict[str, Any]:
         "spanning_rank": [] if config.task == "max_degree" else None,
         "architectures": {},
     }
-    for key in ("task", "method", "train_sizes", "size_bins", "size_family", "families"):
+    for key in ("task", "arch", "method", "train_sizes", "size_bins", "size_family", "families"):
         ctx.checkpoint(key, metrics[key])
     archs = metrics["architectures"]
     for name, (agg, ro) in names.items():
@@ -434,7 +468,8 @@ def _plot(metrics: dict[str, Any], ctx: RunContext) -> dict[str, str]:
     """The runner's ``plot``: PNGs from the metrics alone (so also from a saved result.json)."""
     assert ctx.out_dir is not None
     archs = metrics["architectures"]
-    what = f"{metrics['task']} ({metrics['method']})"
+    arch = {"edge": "per-edge GNN", "gin": "GIN"}[metrics.get("arch", "edge")]
+    what = f"{metrics['task']}, {arch} ({metrics['method']})"
     lo, hi = metrics["family_bin"]
     return {
         "error_vs_size": plot_error_vs_size(
