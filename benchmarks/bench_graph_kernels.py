@@ -7,8 +7,10 @@ Two networks, each against an independent reference from ``tests/``:
   products per aggregation) against ``tests/gntk_reference.py``, the Kronecker form of
   Du et al.'s numpy code (``scipy.sparse.kron(A, A')`` on ``vec(Sigma)``);
 * ``gnn`` — the per-edge message-passing GNN of Xu et al. (``ntkx.gnn(2, "sum", "sum",
-  b_std=None, edge_weights=False)``) against ``tests/graph_reference.py``, a Python loop over
-  pairs of edges.
+  b_std=None, edge_weights=False)``) against ``graph_reference.gnn_kernel_numpy`` from
+  ``tests/``: the plain-NumPy edge-list recursion, every edge pair of a layer as one ``(E, E')``
+  array and the aggregation as products with incidence matrices (tested equal to the Python
+  edge-loop reference there). The table also gives the cost per edge pair per layer.
 
 Data: Erdős–Rényi graphs ``G(n, p)`` (seeded), ``n`` uniform in ``[min, max]``, standard
 normal node features. The main set is 120 graphs of 20-29 nodes; then 50- and 100-node sets
@@ -38,12 +40,13 @@ import networkx as nx
 import numpy as np
 
 import ntkx
+from ntkx.core.kernels import default_block_size
 from ntkx.graphs.batch import batch_graphs
 from ntkx.graphs.gin import gin
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import gntk_reference  # tests/gntk_reference.py: Du et al.'s Kronecker form
-import graph_reference  # tests/graph_reference.py: per-edge GNN loops
+import graph_reference  # tests/graph_reference.py: per-edge GNN in NumPy
 
 F = 3
 
@@ -97,7 +100,7 @@ def time_gin_reference(graphs, n_graphs: int, budget_pairs: int, seed: int):
 
 
 def time_gnn_reference(graphs, n_graphs: int, budget_pairs: int, seed: int):
-    """Seconds per pair (self-kernels amortized) of the edge-loop reference, and its values."""
+    """Seconds per pair (self-kernels amortized) of the NumPy edge-list recursion, and values."""
     settings = {
         "depth": 2,
         "aggregation": "sum",
@@ -111,12 +114,15 @@ def time_gnn_reference(graphs, n_graphs: int, budget_pairs: int, seed: int):
     pairs = [(a, b) for a in range(k) for b in range(a + 1, k)][:budget_pairs]
     used = sorted({i for pair in pairs for i in pair})
     start = time.perf_counter()
-    var = {i: graph_reference._self_variances(graphs[idx[i]], settings) for i in used}
+    var = {
+        i: graph_reference._propagate_numpy(graphs[idx[i]], graphs[idx[i]], settings, None, None)[2]
+        for i in used
+    }
     t_self = (time.perf_counter() - start) / len(used)
     values = {}
     start = time.perf_counter()
     for a, b in pairs:
-        sigma, theta, _ = graph_reference._propagate(
+        sigma, theta, _ = graph_reference._propagate_numpy(
             graphs[idx[a]], graphs[idx[b]], settings, var[a], var[b]
         )
         s_g, t_g = float(np.sum(sigma)), float(np.sum(theta))  # sum readout, W_std = 1
@@ -160,7 +166,15 @@ def main() -> None:
         default=120,
         help="pairs timed for the gin reference (fewer for larger graphs)",
     )
-    parser.add_argument("--gnn-ref-pairs", type=int, default=3)
+    parser.add_argument("--gnn-ref-pairs", type=int, default=12)
+    parser.add_argument(
+        "--scan-blocks",
+        type=int,
+        nargs="*",
+        default=None,
+        help="also time ntkx.kernel with these tile sides (graphs per tile) next to the default "
+        "tile, per set and network (how the default block sizes were chosen)",
+    )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument(
         "--block-size",
@@ -174,7 +188,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.graphs, args.large, args.large_graphs = 24, [50], [8]
-        args.ref_pairs, args.gnn_ref_pairs, args.repeats = 6, 1, 1
+        args.ref_pairs, args.gnn_ref_pairs, args.repeats = 6, 2, 1
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -200,15 +214,27 @@ def main() -> None:
         mean_n = float(np.mean([g.number_of_nodes() for g, _ in data]))
         mean_e = float(np.mean([2 * g.number_of_edges() for g, _ in data]))  # ordered edges
         for name, net in nets.items():
-            n_graphs = count if name == "gin" or s == 0 else max(3, count // 4)
-            if name == "gnn" and s == 0:
-                n_graphs = min(count, 40)
+            n_graphs = count
             subset = data[:n_graphs]
             batch = batch_graphs([g for g, _ in subset], [x for _, x in subset])
             dense = [(x, nx.to_numpy_array(g, nodelist=list(g.nodes))) for g, x in subset]
             compile_s, warm_s, kernels = time_ntkx(net, batch, args.repeats)
             n_pairs = n_graphs * (n_graphs + 1) / 2
             ms_ntkx = 1e3 * warm_s / n_pairs
+            if args.scan_blocks:
+                scan = []
+                for block in args.scan_blocks:
+                    if block <= n_graphs:
+                        _, t, _ = time_ntkx(net, batch, args.repeats, block)
+                        scan.append(f"{block}: {1e3 * t / n_pairs:.4g}")
+                default = default_block_size(
+                    n_graphs, net.pair_workspace_bytes(batch, batch, 8)
+                )
+                print(
+                    f"  tiles {name} {label}: default ({default} graphs) {ms_ntkx:.4g} ms/pair; "
+                    + ", ".join(scan),
+                    flush=True,
+                )
             if name == "gin" and s == 0 and args.block_size:
                 _, tuned_s, _ = time_ntkx(net, batch, args.repeats, args.block_size)
                 tuned = (args.block_size, 1e3 * tuned_s / n_pairs)
