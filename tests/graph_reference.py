@@ -176,6 +176,20 @@ def _check_graph(i: int, graph: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarr
     return x, adj
 
 
+def _settings(depth, aggregation, readout, edge_weights, W_std, b_std) -> dict:
+    if aggregation not in AGGREGATIONS or readout not in READOUTS:
+        raise ValueError("aggregation and readout must be 'sum' or 'mean'")
+    if int(depth) != depth or depth < 1:
+        raise ValueError("depth must be a positive integer")
+    return {
+        "depth": int(depth),
+        "aggregation": aggregation,
+        "edge_weights": bool(edge_weights),
+        "W_std": float(W_std),
+        "b_std": None if b_std is None else float(b_std),
+    }
+
+
 def gnn_kernel_reference(
     graphs1, graphs2, *, depth, aggregation, readout, edge_weights, W_std, b_std
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -186,17 +200,7 @@ def gnn_kernel_reference(
     ``aggregation`` and ``readout`` in {"sum", "mean"}, ``edge_weights`` bool, ``W_std`` and
     ``b_std`` (``None``: no biases). See the module docstring for the formulas.
     """
-    if aggregation not in AGGREGATIONS or readout not in READOUTS:
-        raise ValueError("aggregation and readout must be 'sum' or 'mean'")
-    if int(depth) != depth or depth < 1:
-        raise ValueError("depth must be a positive integer")
-    settings = {
-        "depth": int(depth),
-        "aggregation": aggregation,
-        "edge_weights": bool(edge_weights),
-        "W_std": float(W_std),
-        "b_std": None if b_std is None else float(b_std),
-    }
+    settings = _settings(depth, aggregation, readout, edge_weights, W_std, b_std)
     g1 = [_check_graph(i, g) for i, g in enumerate(graphs1)]
     g2 = [_check_graph(i, g) for i, g in enumerate(graphs2)]
     var1 = [_self_variances(g, settings) for g in g1]
@@ -290,15 +294,7 @@ def gnn_kernel_numpy(
     over edges): the "plain-NumPy edge-list recursion" that ntkx's speed is compared with.
     Same arguments and result; tested against the loop form in ``tests/test_gnn_reference.py``.
     """
-    if aggregation not in AGGREGATIONS or readout not in READOUTS:
-        raise ValueError("aggregation and readout must be 'sum' or 'mean'")
-    settings = {
-        "depth": int(depth),
-        "aggregation": aggregation,
-        "edge_weights": bool(edge_weights),
-        "W_std": float(W_std),
-        "b_std": None if b_std is None else float(b_std),
-    }
+    settings = _settings(depth, aggregation, readout, edge_weights, W_std, b_std)
     g1 = [_check_graph(i, g) for i, g in enumerate(graphs1)]
     g2 = [_check_graph(i, g) for i, g in enumerate(graphs2)]
     var1 = [_propagate_numpy(g, g, settings, None, None)[2] for g in g1]
