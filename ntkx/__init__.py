@@ -36,7 +36,7 @@ from ntkx.core.solvers import (
     solve_kernel_system,
 )
 from ntkx.core.stax_network import StaxNetwork, from_stax
-from ntkx.core.training import TrainResult, train_adam, train_gd
+from ntkx.core.training import AdamState, TrainResult, train_adam, train_gd
 from ntkx.feedforward.data import (
     geometry,
     make_target,
@@ -75,6 +75,7 @@ __all__ = [
     "GIN",
     "GNN",
     "MLP",
+    "AdamState",
     "Architecture",
     "GraphBatch",
     "InsufficientMemoryError",

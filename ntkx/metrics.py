@@ -26,6 +26,9 @@ After Xu et al., "How Neural Networks Extrapolate", ICLR 2021 (arXiv 2009.11848)
 Labels near zero make percentage errors meaningless: by default a label with
 :math:`|y| \le` ``zero_tol`` :math:`\cdot \max|y|` raises ValueError;
 ``zero_labels="exclude"`` drops those points instead and the count is reported.
+:func:`mape_median_per_batch` defaults to the official code's semantics instead:
+``median="lower"`` (``torch.median``) and ``zero_labels="keep"`` (the unguarded
+division, whose huge or infinite APEs the per-batch median ranks last).
 """
 
 from __future__ import annotations
@@ -60,6 +63,8 @@ __all__ = [
 #: Labels with ``|y| <= DEFAULT_ZERO_TOL * max|y|`` count as zero for MAPE.
 DEFAULT_ZERO_TOL: Final = 1e-8
 ZERO_LABELS: Final = ("raise", "exclude")
+#: ``mape_median_per_batch(median=...)``: torch's lower median or NumPy's mean of the middle two.
+MEDIANS: Final = ("lower", "mean")
 #: Activations whose bias-free networks (and NTKs) are positively homogeneous of degree 1.
 HOMOGENEOUS_ACTIVATIONS: Final = ("relu", "leaky_relu", "abrelu")
 
@@ -152,27 +157,76 @@ def mape_median_per_batch(
     y_pred: Float[np.ndarray, " n"],
     *,
     batch_size: int = 64,
-    zero_labels: str = "raise",
+    median: str = "lower",
+    zero_labels: str = "keep",
     zero_tol: float = DEFAULT_ZERO_TOL,
 ) -> float:
     r"""The paper's feedforward MAPE: 100 x the median APE within each batch, averaged.
 
-    Points are taken in the given order in consecutive batches of
-    ``batch_size`` (64); the last partial batch is dropped, as the official code
-    averages over full batches. With ``zero_labels="exclude"``, near-zero labels
-    are removed *before* batching. Needs at least ``batch_size`` points.
+    .. math:: \mathrm{MAPE} = \frac{100}{B} \sum_{b=1}^{B}
+       \operatorname{median}_{i \in \text{batch } b} \frac{|\hat y_i - y_i|}{|y_i|},
+       \qquad B = \lfloor n / \text{batch\_size} \rfloor
+
+    Points are taken in the given order in consecutive batches of ``batch_size``
+    (64); the last partial batch is dropped, as the official code averages over full
+    batches. Needs at least ``batch_size`` points.
+
+    Args:
+        y_true, y_pred: ``(n,)`` (or ``(n, 1)``) labels and predictions.
+        batch_size: points per batch.
+        median: ``"lower"`` (default; ``torch.median``, which the official code
+            calls, returns the lower of the two middle values of an even count) or
+            ``"mean"`` (NumPy's median, the mean of the two middle values).
+        zero_labels: ``"keep"`` (default; the official formula, which divides by
+            ``|y|`` unguarded: a near-zero label gives a huge APE, an exact zero an
+            infinite one, and the per-batch median ranks it last, so it moves the
+            median by one rank; ``0/0`` counts as 0), ``"raise"`` (ValueError on
+            ``|y| <= zero_tol * max|y|``) or ``"exclude"`` (drop those points
+            *before* batching).
+        zero_tol: relative threshold of ``"raise"``/``"exclude"``.
+
+    Raises:
+        ValueError: fewer than ``batch_size`` points, or (``"keep"``) a batch whose
+            median is infinite (more than half of its labels exactly zero).
+
+    Example:
+        >>> from ntkx.metrics import mape_median_per_batch
+        >>> y, p = [1.0, 1.0, 1.0, 1.0], [1.1, 1.3, 1.0, 1.2]  # APEs 10, 30, 0, 20 %
+        >>> round(mape_median_per_batch(y, p, batch_size=4), 9)  # lower median: 10
+        10.0
+        >>> round(mape_median_per_batch(y, p, batch_size=4, median="mean"), 9)
+        15.0
     """
     a, b = _pair("y_true", y_true, "y_pred", y_pred)
     batch_size = check_positive_int("batch_size", batch_size)
-    keep, _ = _nonzero(a, zero_labels, zero_tol)
-    ape = _ape(a[keep], b[keep])
+    check_choice("median", median, MEDIANS)
+    check_choice("zero_labels", zero_labels, (*ZERO_LABELS, "keep"))
+    if zero_labels == "keep":
+        zero_tol = check_finite_number("zero_tol", zero_tol, minimum=0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ape = np.abs(b - a) / np.abs(a)
+        ape[(a == 0) & (b == 0)] = 0.0
+    else:
+        keep, _ = _nonzero(a, zero_labels, zero_tol)
+        ape = _ape(a[keep], b[keep])
     n_full = ape.size // batch_size
     if n_full == 0:
         raise ValueError(
             f"mape_median_per_batch needs at least batch_size={batch_size} points with non-zero "
             f"labels; got {ape.size}. Use a smaller batch_size or mape_median."
         )
-    per_batch = np.median(ape[: n_full * batch_size].reshape(n_full, batch_size), axis=1)
+    batches = np.sort(ape[: n_full * batch_size].reshape(n_full, batch_size), axis=1)
+    if median == "lower":
+        per_batch = batches[:, (batch_size - 1) // 2]
+    else:
+        per_batch = 0.5 * (batches[:, (batch_size - 1) // 2] + batches[:, batch_size // 2])
+    if not np.isfinite(per_batch).all():
+        first = int(np.argmax(~np.isfinite(per_batch)))
+        raise ValueError(
+            f"batch {first} of y_true has so many zero labels that its median percentage error "
+            "is infinite; expected at most half zero labels per batch, or "
+            "zero_labels='exclude'."
+        )
     return float(100.0 * np.mean(per_batch))
 
 
@@ -181,8 +235,8 @@ class ErrorReport(NamedTuple):
 
     Attributes:
         mse: mean squared error.
-        mape_median_per_batch: the paper's feedforward MAPE (percent), or None
-            when fewer than ``batch_size`` points.
+        mape_median_per_batch: the paper's feedforward MAPE (percent; torch's lower
+            median by default), or None when fewer than ``batch_size`` points.
         mape_mean: the paper's graph MAPE (percent).
         mape_median: overall median APE (percent).
         n: number of points; n_zero_labels_excluded: dropped from the MAPEs.
@@ -209,14 +263,18 @@ def error_report(
     batch_size: int = 64,
     zero_labels: str = "exclude",
     zero_tol: float = DEFAULT_ZERO_TOL,
+    median: str = "lower",
 ) -> ErrorReport:
-    """MSE and the three MAPE variants in one report (near-zero labels excluded and counted)."""
+    """MSE and the three MAPE variants in one report (near-zero labels excluded and counted).
+
+    ``median`` is that of :func:`mape_median_per_batch` (``"lower"``: torch's).
+    """
     a, b = _pair("y_true", y_true, "y_pred", y_pred)
     keep, n_zero = _nonzero(a, zero_labels, zero_tol)
     kw = {"zero_labels": "raise", "zero_tol": 0.0}
     ak, bk = a[keep], b[keep]
     per_batch = (
-        mape_median_per_batch(ak, bk, batch_size=batch_size, **kw)
+        mape_median_per_batch(ak, bk, batch_size=batch_size, median=median, **kw)
         if ak.size >= batch_size
         else None
     )

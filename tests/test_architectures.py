@@ -423,3 +423,68 @@ def test_bad_input_dim_and_mismatched_features():
         net.init(jax.random.key(0), 0)
     with pytest.raises(ValueError, match=r"x2 has 4 features .*expected 3"):
         ntkx.kernel(net, np.ones((2, 3)), np.ones((2, 4)))
+
+
+# --- PyTorch's default initialization (init="torch") ----------------------------------------
+
+
+def test_torch_init_draws_uniform_weights_and_biases():
+    # torch.nn.Linear(fan_in, out): W, b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), variance
+    # 1/(3 fan_in). >= 32768 draws per tensor (width 32768 from d = 8; readout 32768 x 2).
+    # KS threshold 1.63 / sqrt(n): the 1% critical value of the Kolmogorov distribution
+    # (fixed seed, so deterministic); a Gaussian of the same variance fails it (control).
+    # Variance band: the sample mean of W^2 has relative sd sqrt(4/45 * 9) / sqrt(n)
+    # (<= 0.49% here) for the uniform law; the band is 4 sd (<= 2%), so a 5% error is caught.
+    from scipy import stats
+
+    d, width = 8, 32768
+    net = ntkx.mlp(width=width, b_std=0.0, parameterization="standard", init="torch", out_dim=2)
+    assert net.initialization == "torch"
+    params = net.init(jax.random.key(0), d)
+    (w1, b1), (w2, b2) = params[0], params[2]
+    assert w1.shape == (d, width) and b1.shape == (1, width)
+    assert w2.shape == (width, 2) and b2.shape == (1, 2)
+    for sample, fan_in in ((w1, d), (b1, d), (w2, width)):
+        a = np.asarray(sample, np.float64).ravel()
+        bound = 1 / math.sqrt(fan_in)
+        crit = 1.63 / math.sqrt(a.size)
+        assert np.abs(a).max() <= bound
+        assert stats.kstest(a, stats.uniform(-bound, 2 * bound).cdf).statistic < crit
+        band = 4 * math.sqrt(0.8 / a.size)
+        assert band <= 0.02
+        assert np.mean(a**2) == pytest.approx(1 / (3 * fan_in), rel=band)
+        gauss = np.random.default_rng(0).normal(0, bound / math.sqrt(3), a.size)
+        assert stats.kstest(gauss, stats.uniform(-bound, 2 * bound).cdf).statistic > 3 * crit
+    assert np.abs(np.asarray(b2)).max() <= 1 / math.sqrt(width)
+    # weights and biases are independent draws; another key gives other parameters
+    assert abs(np.corrcoef(np.asarray(w1)[0], np.asarray(b1)[0])[0, 1]) < 0.05
+    assert not np.array_equal(np.asarray(net.init(jax.random.key(1), d)[0][0]), w1)
+    # the Gaussian spec is unchanged by the new field
+    gaussian = ntkx.mlp(width=64, b_std=0.0, parameterization="standard")
+    assert gaussian.initialization == "gaussian"
+
+
+def test_torch_init_first_forward_pass_matches_numpy(key):
+    # relu(x W1 + b1) W2 + b2 in float64 NumPy from the drawn parameters; float32 pass: 1e-5.
+    net = ntkx.mlp(width=128, b_std=0.0, parameterization="standard", init="torch")
+    x = np.random.default_rng(4).normal(size=(16, 8))
+    (w1, b1), (w2, b2) = (
+        tuple(np.asarray(p, np.float64) for p in net.init(key, 8)[i]) for i in (0, 2)
+    )
+    expected = np.maximum(x @ w1 + b1, 0) @ w2 + b2
+    params = net.init(key, 8)
+    np.testing.assert_allclose(net.apply(params, x), expected, rtol=1e-5, atol=1e-6)
+    assert np.abs(b1).max() > 0  # the bias is drawn even though b_std=0 (it sets the kernel only)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "pattern"),
+    [
+        ({"init": "torch", "b_std": 0.0}, r"init='torch' with parameterization='ntk' .*standard"),
+        ({"init": "torch", "parameterization": "standard"}, r"init='torch' with b_std=None"),
+        ({"init": "xavier"}, r"init='xavier' .*gaussian"),
+    ],
+)
+def test_torch_init_bad_combinations(kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        ntkx.mlp(**kwargs)

@@ -51,7 +51,21 @@ def test_line_fit_r2_reference() -> None:
 @pytest.mark.parametrize(
     ("command", "flags"),
     [
-        ("curve", ["--n-train", "--widths", "--sweep-widths", "--no-exclude-support"]),
+        (
+            "curve",
+            [
+                "--n-train",
+                "--widths",
+                "--sweep-widths",
+                "--no-exclude-support",
+                "--parameterization",
+                "--init",
+                "--data",
+                "--no-kernel",
+                "--drop-last",
+                "--eval-epochs",
+            ],
+        ),
         ("graph", ["--task", "--n-seeds", "--quick", "--test-sizes", "--depth"]),
     ],
 )

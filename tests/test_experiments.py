@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -343,3 +344,93 @@ def test_finite_network_gd_trainer_uses_half_the_stability_limit() -> None:
     )
     assert len(m["finite"][0]["losses"]) == 5  # steps 0..4, every step recorded
     assert np.isfinite(m["finite"][0]["errors"]["mse"])
+
+
+def _external(tmp_path: Path) -> tuple[Path, dict[str, np.ndarray]]:
+    rng = np.random.default_rng(7)
+    x, xt = rng.normal(size=(64, 3)), 3 * rng.normal(size=(128, 3))
+    arrays = {
+        "x_train": x,
+        "y_train": (x**2).sum(1) + 1,
+        "x_test": xt,
+        "y_test": (xt**2).sum(1) + 1,
+    }
+    path = tmp_path / "data.npz"
+    np.savez(path, **arrays)
+    return path, arrays
+
+
+def test_curve_external_data_torch_init_no_kernel_and_eval_history(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, arr = _external(tmp_path)
+    out = tmp_path / "run"
+    argv = ["--out", str(out), "--data", str(path), "--dim", "3", "--no-kernel", "--quiet"]
+    argv += ["--parameterization", "standard", "--init", "torch", "--b-std", "0"]
+    argv += ["--widths", "16", "--seeds", "0", "--epochs", "4", "--eval-epochs", "0", "4"]
+    argv += ["--learning-rate", "0.001", "--drop-last", "--n-rays", "10", "--ray-points", "10"]
+    assert curve_main(argv) == 0
+    record = json.loads((out / "result.json").read_text())
+    m, cfg = record["metrics"], record["config"]
+    assert (cfg["init"], cfg["parameterization"], cfg["kernel"]) == ("torch", "standard", False)
+    assert m["ntk"] is None and m["target"] == {"name": "file", "data": str(path)}
+    assert m["test_set"]["n"] == 128 and m["ray_example"]["target"] is None
+    (entry,) = m["finite"]
+    assert entry["gap_to_ntk_off_support"] is None
+    # Reference 1: the same network trained directly on the file's arrays (documented seeds:
+    # init key(seed), shuffling key(10000 + seed)) gives the reported test MSE (float32: 1e-5).
+    net = ntkx.mlp(width=16, b_std=0.0, parameterization="standard", init="torch")
+    p0 = net.init(jax.random.key(0), 3)
+    res = ntkx.train_adam(
+        net,
+        p0,
+        arr["x_train"],
+        arr["y_train"],
+        key=jax.random.key(10_000),
+        learning_rate=1e-3,
+        epochs=4,
+        drop_last=True,
+    )
+    pred = np.asarray(net.apply(res.params, arr["x_test"]))[:, 0]
+    mse = np.mean((pred - arr["y_test"]) ** 2)
+    assert entry["errors"]["mse"] == pytest.approx(mse, rel=1e-5)
+    # Reference 2: the history at epoch 0 is the initial network's test error, written out in
+    # NumPy (relu(x W1 + b1) W2 + b2 with the torch-init weights); epoch 4 is the final one.
+    (w1, b1), (w2, b2) = ([np.asarray(a, np.float64) for a in p0[i]] for i in (0, 2))
+    f0 = (np.maximum(arr["x_test"] @ w1 + b1, 0) @ w2 + b2)[:, 0]
+    h0, h4 = entry["history"]
+    assert (h0["epoch"], h4["epoch"]) == (0, 4)
+    assert h0["test_mse"] == pytest.approx(np.mean((f0 - arr["y_test"]) ** 2), rel=1e-5)
+    assert h4["test_mse"] == pytest.approx(mse, rel=1e-5)
+    ape = np.sort((np.abs(pred - arr["y_test"]) / arr["y_test"]).reshape(2, 64), axis=1)
+    assert h4["test_mape_median_per_batch"] == pytest.approx(100 * ape[:, 31].mean(), rel=1e-4)
+    assert sorted(record["files"]) == ["curve", "json", "r2_histogram", "ray"]
+
+
+def test_curve_external_data_and_init_are_validated_before_running(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, arr = _external(tmp_path)
+    out = tmp_path / "run"
+    base = ["--out", str(out), "--dim", "3", "--quiet"]
+    bad = tmp_path / "bad.npz"
+    cases = [
+        ({k: v for k, v in arr.items() if k != "y_test"}, r"lacks \['y_test'\]"),
+        (dict(arr, x_test=arr["x_test"][:, :2]), r"x_test has shape \(128, 2\); expected"),
+        (dict(arr, y_train=arr["y_train"].astype(str)), r"y_train has dtype <U"),
+        (dict(arr, y_test=arr["y_test"][:5]), r"x_test has 128 rows but y_test has 5"),
+        (dict(arr, x_train=np.where(arr["x_train"] > 2, np.nan, arr["x_train"])), "non-finite"),
+    ]
+    for arrays, pattern in cases:
+        np.savez(bad, **arrays)
+        assert curve_main([*base, "--data", str(bad)]) == 2
+        err = capsys.readouterr().err
+        assert "ntkx curve: error: data=" in err and re.search(pattern, err), (pattern, err)
+    assert curve_main([*base, "--data", str(tmp_path / "missing.npz")]) == 2
+    assert "missing.npz" in capsys.readouterr().err
+    assert curve_main([*base, "--data", str(path), "--init", "torch"]) == 2
+    err = capsys.readouterr().err
+    assert "init='torch' with parameterization='ntk'" in err
+    assert curve_main([*base, "--eval-epochs", "999"]) == 2
+    assert "eval_epochs contains 999" in capsys.readouterr().err
+    assert not out.exists()

@@ -72,12 +72,46 @@ def test_mape_variants_by_hand():
     assert mape_mean(y, p) == pytest.approx(8.75)
     assert mape_median(y, p) == pytest.approx(5.0)
     assert mse(y, p) == pytest.approx((0.01 + 1.0) / 4)
-    # per batch of 2: medians 5 and 12.5 -> mean 8.75; a trailing partial batch is dropped
-    assert mape_median_per_batch(y, p, batch_size=2) == pytest.approx(8.75)
+    # per batch of 2 (APEs {10, 0}, {25, 0}): NumPy medians 5 and 12.5 -> mean 8.75; torch's
+    # lower medians 0 and 0 -> 0; a trailing partial batch is dropped
+    assert mape_median_per_batch(y, p, batch_size=2, median="mean") == pytest.approx(8.75)
+    assert mape_median_per_batch(y, p, batch_size=2) == 0.0
     y5, p5 = np.append(y, 1.0), np.append(p, 100.0)
-    assert mape_median_per_batch(y5, p5, batch_size=2) == pytest.approx(8.75)
+    assert mape_median_per_batch(y5, p5, batch_size=2, median="mean") == pytest.approx(8.75)
+    # one batch of 4 (APEs 10, 0, 25, 0; sorted 0, 0, 10, 25): lower median 0, mean 5
+    assert mape_median_per_batch(y, p, batch_size=4, median="mean") == pytest.approx(5.0)
+    assert mape_median_per_batch(y, p, batch_size=4, median="lower") == 0.0
     with pytest.raises(ValueError, match="at least batch_size"):
         mape_median_per_batch(y, p, batch_size=64)
+
+
+def test_mape_median_per_batch_lower_median_and_kept_zero_labels_by_hand():
+    # Two batches of 4. Batch 1: APEs 40, 10, 30, 20 % -> sorted 10, 20, 30, 40: lower median
+    # 20 (torch.median), mean median 25. Batch 2 holds an exact zero label (APE inf, as the
+    # official unguarded |y - y_hat| / |y| gives) and a near-zero one (1e-12: APE 1e13 %):
+    # APEs inf, 1e11, 50, 0 -> sorted 0, 50, 1e11, inf: lower median 50, mean median 5e10 %.
+    y = np.array([1.0, 1.0, 1.0, 1.0, 0.0, 1e-12, 2.0, 4.0])
+    p = np.array([1.4, 1.1, 0.7, 1.2, 3.0, 1e-1, 3.0, 4.0])
+    assert mape_median_per_batch(y, p, batch_size=4) == pytest.approx((20 + 50) / 2)
+    assert mape_median_per_batch(y, p, batch_size=4, median="mean") == pytest.approx(
+        (25 + 100 * (0.5 + (0.1 - 1e-12) / 1e-12) / 2) / 2, rel=1e-12
+    )
+    # odd batches: both medians are the middle value (APEs 40, 10, 30 -> 30)
+    assert mape_median_per_batch(y[:3], p[:3], batch_size=3) == pytest.approx(30.0)
+    assert mape_median_per_batch(y[:3], p[:3], batch_size=3, median="mean") == pytest.approx(30.0)
+    # exact zero label with an exact prediction: 0/0 counts as 0 (y = 0, y_hat = 0)
+    z = mape_median_per_batch([0.0, 1.0, 1.0], [0.0, 1.5, 1.0], batch_size=3)
+    assert z == pytest.approx(0.0)
+    # the old behaviours stay available
+    with pytest.raises(ValueError, match="zero_labels='exclude'"):
+        mape_median_per_batch(y, p, batch_size=4, zero_labels="raise")
+    # exclude drops 0 and 1e-12 (<= 1e-8 max|y|) before batching: {40, 10, 30}, {20, 50, 0}
+    excl = mape_median_per_batch(y, p, batch_size=3, zero_labels="exclude")
+    assert excl == pytest.approx((30 + 20) / 2)
+    with pytest.raises(ValueError, match="infinite"):
+        mape_median_per_batch([0.0, 0.0, 0.0, 1.0], [1.0, 1.0, 1.0, 1.0], batch_size=4)
+    with pytest.raises(ValueError, match="median='middle'"):
+        mape_median_per_batch(y, p, batch_size=4, median="middle")
 
 
 def test_zero_labels_raise_or_are_excluded_and_counted():

@@ -22,7 +22,12 @@ Two trainers, both jit-compiled with :func:`jax.lax.scan` (no Python loop per st
   this is **not** AdamW's decoupled decay), shuffled minibatches of 64 (the last
   partial batch is used, weighted by its size; ``n < batch_size`` works), loss
   ``nn.MSELoss`` (mean squared error, no 1/2), learning rate halved every 50
-  epochs (PyTorch ``StepLR(50, 0.5)``).
+  epochs (PyTorch ``StepLR(50, 0.5)``). The learning rate and weight decay are
+  traced arguments (one compilation per architecture and data size);
+  ``drop_last=True`` drops the last partial batch as the official code does;
+  ``eval_at``/``evaluate`` record metrics at chosen epochs of one training
+  (``TrainResult.history``); ``checkpoint``/``resume`` save and continue a run
+  (:class:`AdamState`: parameters, optimizer state, epoch, PRNG key), bit for bit.
 
 Inputs ``x`` may be any pytree whose leaves share the leading axis ``n`` (a GNN
 batch is a tuple of padded arrays); ``net.apply(params, x)`` must give
@@ -31,11 +36,15 @@ batch is a tuple of padded arrays); ``net.apply(params, x)`` must give
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
+import os
 import sys
 import time
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -49,9 +58,11 @@ from ntkx.core.protocol import Architecture, Params
 from ntkx.core.validation import as_targets, check_finite_number, check_positive_int
 
 __all__ = [
+    "AdamState",
     "TrainResult",
     "adam_optimizer",
     "linearized_gd_prediction",
+    "save_adam_state",
     "stable_learning_rate",
     "train_adam",
     "train_gd",
@@ -68,10 +79,17 @@ class TrainResult(NamedTuple):
             (:func:`train_gd`: steps ``0, k, 2k, ...`` and the last step, for
             ``k = record_every``) or epochs (:func:`train_adam`: the mean of the
             minibatch losses over each epoch, weighted by batch size). All finite.
+        history: :func:`train_adam` with ``eval_at``: one dict per evaluated epoch,
+            ``{"epoch": e, "train_loss": losses[e - 1], **evaluate(params)}`` (no
+            ``train_loss`` at ``e = 0``), in epoch order; ``()`` otherwise.
+        state: :func:`train_adam`: the final :class:`AdamState` (pass it as
+            ``resume=`` to train further); ``None`` for :func:`train_gd`.
     """
 
     params: Params
     losses: np.ndarray
+    history: tuple[dict[str, Any], ...] = ()
+    state: AdamState | None = None
 
 
 def _num_points(x: Any) -> int:
@@ -265,13 +283,121 @@ def adam_optimizer(
     estimates (an L2 penalty), so the chain is ``add_decayed_weights`` then
     ``scale_by_adam`` (betas 0.9, 0.999, eps 1e-8, as PyTorch). ``optax.adamw``
     would instead decay after the Adam scaling (AdamW, decoupled), which is not
-    what the paper's code ran.
+    what the paper's code ran. :func:`train_adam` runs exactly this chain, with the
+    learning rate and weight decay as traced arguments of its compiled epoch.
     """
     return optax.chain(
         optax.add_decayed_weights(weight_decay),
         optax.scale_by_adam(b1=0.9, b2=0.999, eps=1e-8),
         optax.scale_by_learning_rate(learning_rate),
     )
+
+
+class AdamState(NamedTuple):
+    """Everything :func:`train_adam` needs to continue a run exactly (``resume=``).
+
+    Attributes:
+        params: the full parameters after ``epoch`` epochs (NumPy leaves).
+        opt_state: optax ``scale_by_adam`` state of the trainable part (count, moments).
+        epoch: number of completed epochs.
+        key: raw data (``jax.random.key_data``) of the shuffling key for the next epoch.
+        key_impl: the key's PRNG implementation name (``None``: a legacy uint32 key).
+        losses: the epoch losses so far, ``(epoch,)``.
+        history: the evaluations so far (see :class:`TrainResult`).
+        settings: the hyperparameters the run was started with; a resume must match them.
+    """
+
+    params: Params
+    opt_state: Any
+    epoch: int
+    key: np.ndarray
+    key_impl: str | None
+    losses: np.ndarray
+    history: tuple[dict[str, Any], ...]
+    settings: dict[str, Any]
+
+
+def save_adam_state(path: str | os.PathLike[str], state: AdamState) -> Path:
+    """Write ``state`` to ``path`` (``.npz``; arrays only, no pickle), atomically.
+
+    Parameter and optimizer leaves are stored in :func:`jax.tree_util.tree_leaves`
+    order; :func:`train_adam` restores them into the structure of its own ``params``
+    (``resume=path``), so a checkpoint is read back only by a matching architecture.
+    """
+    path = Path(path)
+    arrays: dict[str, np.ndarray] = {}
+    for prefix, tree in (("params", state.params), ("opt", state.opt_state)):
+        for i, leaf in enumerate(jax.tree_util.tree_leaves(tree)):
+            arrays[f"{prefix}_{i:05d}"] = np.asarray(leaf)
+    meta = {
+        "format": "ntkx.adam_state/1",
+        "epoch": int(state.epoch),
+        "key_impl": state.key_impl,
+        "history": list(state.history),
+        "settings": state.settings,
+    }
+    arrays["meta"] = np.array(json.dumps(meta))
+    arrays["key"] = np.asarray(state.key)
+    arrays["losses"] = np.asarray(state.losses, np.float64)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+    try:
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _load_adam_state(path: str | os.PathLike[str], params: Params, opt_state: Any) -> AdamState:
+    """Read :func:`save_adam_state`'s file into the structures of ``params``/``opt_state``."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            data = {k: f[k] for k in f.files}
+        meta = json.loads(str(data.pop("meta")))
+    except (OSError, ValueError, KeyError) as err:
+        raise ValueError(
+            f"resume={os.fspath(path)!r} is not allowed: {err}; expected a checkpoint written "
+            "by train_adam(checkpoint=...) (ntkx.core.training.save_adam_state)."
+        ) from None
+    if meta.get("format") != "ntkx.adam_state/1":
+        raise ValueError(
+            f"resume={os.fspath(path)!r} has format {meta.get('format')!r}; expected "
+            "'ntkx.adam_state/1'."
+        )
+    trees = []
+    for prefix, like in (("params", params), ("opt", opt_state)):
+        leaves, treedef = jax.tree_util.tree_flatten(like)
+        stored = [data[k] for k in sorted(data) if k.startswith(prefix + "_")]
+        shapes = [np.shape(v) for v in stored]
+        if shapes != [np.shape(v) for v in leaves]:
+            raise ValueError(
+                f"resume={os.fspath(path)!r} holds {prefix} leaves of shapes {shapes}; "
+                f"expected {[np.shape(v) for v in leaves]} (the same architecture and input "
+                "dimension as the checkpointed run)."
+            )
+        trees.append(jax.tree_util.tree_unflatten(treedef, stored))
+    return AdamState(
+        params=trees[0],
+        opt_state=trees[1],
+        epoch=int(meta["epoch"]),
+        key=data["key"],
+        key_impl=meta["key_impl"],
+        losses=data["losses"],
+        history=tuple(meta["history"]),
+        settings=meta["settings"],
+    )
+
+
+def _key_parts(key: Any) -> tuple[np.ndarray, str | None]:
+    if jnp.issubdtype(jnp.asarray(key).dtype, jax.dtypes.prng_key):
+        return np.asarray(jax.random.key_data(key)), str(jax.random.key_impl(key))
+    return np.asarray(key), None
+
+
+def _key_from(data: np.ndarray, impl: str | None) -> Any:
+    return jnp.asarray(data) if impl is None else jax.random.wrap_key_data(data, impl=impl)
 
 
 def train_adam(
@@ -286,35 +412,67 @@ def train_adam(
     batch_size: int = 64,
     weight_decay: float = 1e-5,
     lr_halving_every: int | None = 50,
+    drop_last: bool = False,
+    eval_at: Sequence[int] = (),
+    evaluate: Callable[[Params], Mapping[str, float]] | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int | None = None,
+    resume: AdamState | str | os.PathLike[str] | None = None,
     progress: bool = False,
     dtype: str | None = None,
 ) -> TrainResult:
     r"""The paper's practical training: Adam, minibatches, weight decay, step learning rate.
 
-    Each epoch draws a fresh permutation (from ``key``), splits it into
-    ``ceil(n / batch_size)`` batches (the last one partial, padded and masked, its
-    loss averaged over its real examples only, like PyTorch's ``DataLoader`` with
-    ``drop_last=False``), and runs one jit-compiled :func:`jax.lax.scan` over them.
-    The loss per batch is the mean squared error over its examples and outputs
-    (PyTorch ``nn.MSELoss``). The learning rate is halved every
-    ``lr_halving_every`` epochs (``None``: constant). Weight decay is PyTorch
-    Adam's L2 term on the trainable parameters (:func:`adam_optimizer`); note that
-    in the NTK parameterization the parameters are the standard-normal ``W``, so
-    the same ``weight_decay`` is a different penalty than on PyTorch's weights.
+    Each epoch draws a fresh permutation (epoch ``e`` uses the second half of
+    ``jax.random.split`` of the running key), splits it into batches and runs one
+    jit-compiled :func:`jax.lax.scan` over them. With ``drop_last=False`` there are
+    ``ceil(n / batch_size)`` batches, the last one partial, padded and masked, its
+    loss averaged over its real examples only (PyTorch's ``DataLoader`` with
+    ``drop_last=False``); with ``drop_last=True`` there are ``max(1, n // batch_size)``
+    full batches and the remaining ``n mod batch_size`` shuffled points sit the epoch
+    out, as in the official code of arXiv 2009.11848. The loss per batch is the mean
+    squared error over its examples and outputs (PyTorch ``nn.MSELoss``). The update
+    is PyTorch's Adam with L2 weight decay (:func:`adam_optimizer`),
+
+    .. math:: g \leftarrow \nabla L + \lambda \theta, \qquad
+       \theta \leftarrow \theta - \eta_e\, \hat m / (\sqrt{\hat v} + \epsilon),
+       \qquad \eta_e = \eta\, 2^{-\lfloor e / h \rfloor}
+
+    (``h = lr_halving_every``; PyTorch ``StepLR(h, 0.5)`` stepped per epoch; ``None``:
+    constant). :math:`\eta_e` and :math:`\lambda` are *traced* arguments of the compiled
+    epoch, so one compilation serves every learning rate and weight decay of an
+    architecture, data size and batch size. In the NTK parameterization the parameters
+    are the standard-normal ``W``, so the same ``weight_decay`` is a different penalty
+    than on PyTorch's weights.
 
     Args:
         net, params, x, y: as :func:`train_gd`.
         key: PRNG key for the shuffling.
-        learning_rate: initial learning rate (paper: 1e-3 for linear, 1e-4 otherwise).
-        epochs: number of epochs (paper: 500).
+        learning_rate: initial learning rate :math:`\eta` (paper: 1e-3 for linear
+            targets, 1e-4 otherwise).
+        epochs: total number of epochs (paper: 500); with ``resume``, training continues
+            from the checkpoint's epoch up to this number.
         batch_size: minibatch size (paper: 64); ``n < batch_size`` gives one batch.
-        weight_decay: L2 coefficient (paper: 1e-5).
+        weight_decay: L2 coefficient :math:`\lambda` (paper: 1e-5).
         lr_halving_every: epochs between halvings (paper: 50) or ``None``.
+        drop_last: drop the last partial batch of each epoch (the official code does).
+        eval_at: completed-epoch counts (``0`` = before training) at which to call
+            ``evaluate(params)``; the results form ``TrainResult.history``.
+        evaluate: ``params -> {name: float}`` (e.g. test MAPE); required with ``eval_at``.
+        checkpoint: file to write the :class:`AdamState` to (``.npz``) every
+            ``checkpoint_every`` epochs (default: only at the end).
+        checkpoint_every: epochs between checkpoints (needs ``checkpoint``).
+        resume: an :class:`AdamState` (``TrainResult.state``) or a checkpoint file;
+            the run then continues from its parameters, optimizer state, epoch, key,
+            losses and history (``params``/``key`` only give the structure). The
+            settings must equal the checkpointed run's; the result equals the
+            uninterrupted run bit for bit.
         progress: print a line to stderr every 10% of the epochs.
         dtype: training dtype (default jax's).
 
     Returns:
-        :class:`TrainResult` with one loss per epoch.
+        :class:`TrainResult` with one loss per epoch (all ``epochs``, resumed ones
+        included), the ``history`` and the final ``state``.
 
     Example:
         >>> import jax, numpy as np, ntkx
@@ -322,9 +480,10 @@ def train_adam(
         >>> net = ntkx.mlp(width=32, b_std=1.0)
         >>> x = np.random.default_rng(0).normal(size=(40, 2)); y = x.sum(1)
         >>> res = train_adam(net, net.init(jax.random.key(0), 2), x, y,
-        ...                  key=jax.random.key(1), learning_rate=1e-2, epochs=20)
-        >>> res.losses.shape
-        (20,)
+        ...                  key=jax.random.key(1), learning_rate=1e-2, epochs=20,
+        ...                  eval_at=(0, 20), evaluate=lambda p: {"w0": float(p[0][0][0, 0])})
+        >>> res.losses.shape, [h["epoch"] for h in res.history]
+        ((20,), [0, 20])
     """
     learning_rate = check_finite_number("learning_rate", learning_rate, minimum=0.0, strict=True)
     epochs = check_positive_int("epochs", epochs)
@@ -332,27 +491,108 @@ def train_adam(
     weight_decay = check_finite_number("weight_decay", weight_decay, minimum=0.0)
     if lr_halving_every is not None:
         lr_halving_every = check_positive_int("lr_halving_every", lr_halving_every)
+    if not isinstance(drop_last, bool):
+        raise ValueError(f"drop_last={drop_last!r} is not allowed; expected True or False.")
+    eval_epochs = _eval_epochs(eval_at, epochs)
+    if eval_epochs and evaluate is None:
+        raise ValueError(
+            f"eval_at={tuple(eval_at)!r} needs evaluate; expected a callable "
+            "params -> {name: float}."
+        )
+    if evaluate is not None and not callable(evaluate):
+        raise ValueError(f"evaluate={evaluate!r} is not allowed; expected a callable.")
+    if checkpoint_every is not None:
+        checkpoint_every = check_positive_int("checkpoint_every", checkpoint_every)
+        if checkpoint is None:
+            raise ValueError("checkpoint_every needs checkpoint; expected a file path.")
     np_dtype = resolve_dtype(dtype)
     with precision_context(np_dtype):
         params = _cast(params, np_dtype)
         x, y2 = _check_inputs(net, x, y, params)
         n = _num_points(x)
+        settings = {
+            "n": n,
+            "learning_rate": learning_rate,
+            "batch_size": batch_size,
+            "weight_decay": weight_decay,
+            "lr_halving_every": lr_halving_every,
+            "drop_last": drop_last,
+            "dtype": np.dtype(np_dtype).name,
+        }
         xj, yj = _cast(x, np_dtype), jnp.asarray(y2, np_dtype)
         b = min(batch_size, n)
-        n_batches = -(-n // b)
-        opt, epoch_fn = _adam_epoch(
-            net, n, b, n_batches, learning_rate, weight_decay, lr_halving_every
-        )
+        n_batches = max(1, n // b) if drop_last else -(-n // b)
+        epoch_fn = _adam_epoch(net, n, b, n_batches, drop_last)
         trainable, frozen = net.partition(params)
-        opt_state = opt.init(trainable)
+        opt_state = _ADAM.init(trainable)
         losses = np.empty(epochs)
+        history: list[dict[str, Any]] = []
+        start_epoch = 0
+        if resume is not None:
+            state = resume if isinstance(resume, AdamState) else None
+            if state is None:
+                if not isinstance(resume, str | os.PathLike):
+                    raise ValueError(
+                        f"resume={resume!r} is not allowed; expected an AdamState or a path."
+                    )
+                state = _load_adam_state(resume, params, opt_state)
+            if state.settings != settings:
+                raise ValueError(
+                    f"resume has settings {state.settings}, but this call has {settings}; "
+                    "expected the same settings as the checkpointed run."
+                )
+            if not 0 <= state.epoch <= epochs:
+                raise ValueError(
+                    f"resume is at epoch {state.epoch}; expected at most epochs={epochs}."
+                )
+            params = _cast(state.params, np_dtype)
+            trainable, frozen = net.partition(params)
+            opt_state = jax.tree_util.tree_map(jnp.asarray, state.opt_state)
+            key = _key_from(state.key, state.key_impl)
+            start_epoch = state.epoch
+            losses[:start_epoch] = state.losses
+            history = [dict(h) for h in state.history]
+
+        def current_state(done: int) -> AdamState:
+            data, impl = _key_parts(key)
+            return AdamState(
+                params=_to_numpy(net.combine(trainable, frozen)),
+                opt_state=_to_numpy(opt_state),
+                epoch=done,
+                key=data,
+                key_impl=impl,
+                losses=losses[:done].copy(),
+                history=tuple(history),
+                settings=settings,
+            )
+
+        def record(done: int) -> None:
+            if done in eval_epochs and not any(h["epoch"] == done for h in history):
+                assert evaluate is not None
+                out = evaluate(_to_numpy(net.combine(trainable, frozen)))
+                entry: dict[str, Any] = {"epoch": done}
+                if done > 0:
+                    entry["train_loss"] = float(losses[done - 1])
+                entry.update({str(k): float(v) for k, v in dict(out).items()})
+                history.append(entry)
+
+        record(start_epoch)
         start = time.perf_counter()
-        for epoch in range(epochs):
+        wd = jnp.asarray(weight_decay, np_dtype)
+        for epoch in range(start_epoch, epochs):
             key, sub = jax.random.split(key)
-            trainable, opt_state, loss = epoch_fn(trainable, opt_state, frozen, xj, yj, sub)
+            halvings = 0 if lr_halving_every is None else epoch // lr_halving_every
+            lr = jnp.asarray(learning_rate * 0.5**halvings, np_dtype)
+            trainable, opt_state, loss = epoch_fn(trainable, opt_state, frozen, xj, yj, sub, lr, wd)
             losses[epoch] = float(loss)
             if not np.isfinite(losses[epoch]):
                 _check_losses(losses[: epoch + 1], "epoch")
+            record(epoch + 1)
+            if checkpoint is not None and (
+                epoch + 1 == epochs
+                or (checkpoint_every is not None and (epoch + 1) % checkpoint_every == 0)
+            ):
+                save_adam_state(checkpoint, current_state(epoch + 1))
             if progress and (epoch + 1) % max(1, epochs // 10) == 0:
                 print(
                     f"[ntkx] adam epoch {epoch + 1}/{epochs} loss {losses[epoch]:.4g} "
@@ -360,37 +600,40 @@ def train_adam(
                     file=sys.stderr,
                     flush=True,
                 )
-        params = _to_numpy(net.combine(trainable, frozen))
-    _check_params_finite(params)
-    return TrainResult(params, losses)
+        final = current_state(epochs)
+    _check_params_finite(final.params)
+    return TrainResult(final.params, losses, tuple(history), final)
 
 
-_ADAM_EPOCHS: dict[tuple[Any, ...], tuple[optax.GradientTransformation, Callable]] = {}
+def _eval_epochs(eval_at: Sequence[int], epochs: int) -> frozenset[int]:
+    out = set()
+    for e in eval_at:
+        if isinstance(e, bool) or not isinstance(e, int | np.integer) or not 0 <= e <= epochs:
+            raise ValueError(
+                f"eval_at contains {e!r}; expected integers in [0, epochs={epochs}] "
+                "(completed epochs; 0 = before training)."
+            )
+        out.add(int(e))
+    return frozenset(out)
 
 
-def _adam_epoch(
-    net: Architecture,
-    n: int,
-    b: int,
-    n_batches: int,
-    learning_rate: float,
-    weight_decay: float,
-    lr_halving_every: int | None,
-) -> tuple[optax.GradientTransformation, Callable]:
-    key = (net, n, b, n_batches, learning_rate, weight_decay, lr_halving_every)
-    if key in _ADAM_EPOCHS:
-        return _ADAM_EPOCHS[key]
-    if lr_halving_every is None:
-        schedule: Any = learning_rate
-    else:
-        schedule = optax.exponential_decay(
-            learning_rate,
-            transition_steps=lr_halving_every * n_batches,
-            decay_rate=0.5,
-            staircase=True,
-        )
-    opt = adam_optimizer(schedule, weight_decay)
-    pad = n_batches * b - n
+#: PyTorch Adam's moment estimates (betas 0.9, 0.999, eps 1e-8); the L2 term and the
+#: learning rate are applied around it inside the compiled epoch (see adam_optimizer).
+_ADAM: Final = optax.scale_by_adam(b1=0.9, b2=0.999, eps=1e-8)
+_ADAM_EPOCHS: dict[tuple[Any, ...], Callable] = {}
+
+
+def _adam_epoch(net: Architecture, n: int, b: int, n_batches: int, drop_last: bool) -> Callable:
+    """The compiled epoch, cached per (architecture, n, batch, batches, drop_last).
+
+    ``lr`` and ``wd`` are traced arguments: one compilation for every learning rate and
+    weight decay (``epoch._cache_size()`` counts them).
+    """
+    cache_key = (net, n, b, n_batches, drop_last)
+    if cache_key in _ADAM_EPOCHS:
+        return _ADAM_EPOCHS[cache_key]
+    used = n_batches * b
+    pad = max(0, used - n)
 
     def batch_loss(trainable: Params, frozen: Params, xb: Any, yb: Array, mask: Array) -> Array:
         f = net.apply(net.combine(trainable, frozen), xb)
@@ -400,25 +643,32 @@ def _adam_epoch(
     grad_fn = jax.value_and_grad(batch_loss)
 
     @jax.jit
-    def epoch(trainable, opt_state, frozen, x, y, key):  # type: ignore[no-untyped-def]
+    def epoch(trainable, opt_state, frozen, x, y, key, lr, wd):  # type: ignore[no-untyped-def]
         perm = jax.random.permutation(key, n)
-        idx = jnp.concatenate([perm, jnp.zeros(pad, perm.dtype)]).reshape(n_batches, b)
-        mask = (jnp.arange(n_batches * b) < n).astype(y.dtype).reshape(n_batches, b)
+        if drop_last:
+            idx = perm[:used].reshape(n_batches, b)
+            mask = jnp.ones((n_batches, b), y.dtype)
+            total = used
+        else:
+            idx = jnp.concatenate([perm, jnp.zeros(pad, perm.dtype)]).reshape(n_batches, b)
+            mask = (jnp.arange(used) < n).astype(y.dtype).reshape(n_batches, b)
+            total = n
 
         def body(carry: Any, batch: Any) -> Any:
             tr, st = carry
             ib, mb = batch
             xb = jax.tree_util.tree_map(lambda leaf: leaf[ib], x)
             loss, g = grad_fn(tr, frozen, xb, y[ib], mb)
-            updates, st = opt.update(g, st, tr)
-            tr = optax.apply_updates(tr, updates)
+            g = jax.tree_util.tree_map(lambda gi, p: gi + wd * p, g, tr)  # PyTorch's L2 term
+            u, st = _ADAM.update(g, st, tr)
+            tr = jax.tree_util.tree_map(lambda p, ui: p - lr * ui, tr, u)
             return (tr, st), loss * jnp.sum(mb)
 
         (trainable, opt_state), weighted = jax.lax.scan(body, (trainable, opt_state), (idx, mask))
-        return trainable, opt_state, jnp.sum(weighted) / n
+        return trainable, opt_state, jnp.sum(weighted) / total
 
-    _ADAM_EPOCHS[key] = (opt, epoch)
-    return opt, epoch
+    _ADAM_EPOCHS[cache_key] = epoch
+    return epoch
 
 
 def linearized_gd_prediction(

@@ -53,6 +53,7 @@ from ntkx.feedforward.data import (
     TRAINING_SETS,
     Geometry,
     Target,
+    TestSet,
     geometry,
     make_target,
     rays,
@@ -60,12 +61,13 @@ from ntkx.feedforward.data import (
     training_set,
     unit_directions,
 )
-from ntkx.feedforward.mlp import ACTIVATIONS, MLP, mlp
+from ntkx.feedforward.mlp import ACTIVATIONS, INITIALIZATIONS, MLP, mlp
 from ntkx.metrics import (
     directional_linearity,
     error_report,
     extrapolation_curve,
     is_positively_homogeneous,
+    mape_median_per_batch,
     prediction_gap,
     slope_convergence,
 )
@@ -141,6 +143,11 @@ class CurveConfig:
     """bias standard deviation, or None for a bias-free network"""
     W_std: float = 1.0
     """weight standard deviation"""
+    parameterization: str = "ntk"
+    """parameterization of the MLP: ntk or standard (the official code's)"""
+    init: str = "gaussian"
+    """initialization of the finite networks: gaussian, or torch (PyTorch's nn.Linear default,
+    uniform +-1/sqrt(fan_in); needs parameterization standard and a b_std)"""
     trainable: str = "all"
     """trained layers: all, first or last"""
     ridge: float = 0.0
@@ -162,6 +169,17 @@ class CurveConfig:
     """Adam weight decay"""
     lr_halving_every: int | None = 50
     """halve the Adam learning rate every this many epochs (None: never)"""
+    drop_last: bool = False
+    """drop the last partial Adam batch of each epoch (the official code does)"""
+    eval_epochs: tuple[int, ...] = ()
+    """Adam epochs at which to record each finite network's test MSE and MAPE (its history)"""
+    kernel: bool = True
+    """fit the NTK predictor (--no-kernel: finite networks only)"""
+    data: str | None = None
+    """.npz file with external arrays x_train (n, dim), y_train (n,), x_test (m, dim), y_test
+    (m,) (real numbers, finite); replaces the generated training and test sets (target,
+    n_train, n_test, test_* and exclude_support are then unused; geometry and train_radius
+    still define the rays and the distances of the extrapolation curve)"""
     gd_steps: int = 2000
     """gradient-descent steps (trainer gd)"""
     n_rays: int = 500
@@ -188,6 +206,24 @@ class CurveConfig:
         check_choice("trainer", self.trainer, TRAINERS)
         check_choice("test_shape", self.test_shape, ("ball", "cube"))
         check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("parameterization", self.parameterization, ("ntk", "standard"))
+        check_choice("init", self.init, INITIALIZATIONS)
+        for name in ("kernel", "drop_last", "exclude_support"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(
+                    f"{name}={getattr(self, name)!r} is not allowed; expected True or False."
+                )
+        set_(self, "eval_epochs", _ints("eval_epochs", self.eval_epochs, allow_empty=True))
+        for e in self.eval_epochs:
+            if not 0 <= e <= self.epochs:
+                raise ValueError(
+                    f"eval_epochs contains {e}; expected epochs in [0, epochs={self.epochs}]."
+                )
+        if self.data is not None:
+            if not isinstance(self.data, str | os.PathLike):
+                raise ValueError(f"data={self.data!r} is not allowed; expected a .npz path.")
+            set_(self, "data", os.fspath(self.data))
+            load_data(self.data, self.dim)  # shapes, dtypes, finiteness: before any work
         for name in ("dim", "n_train", "n_test", "depth", "epochs", "batch_size", "gd_steps"):
             set_(self, name, check_positive_int(name, getattr(self, name)))
         for name in ("n_rays", "ray_points", "bins", "sweep_n_train", "sweep_steps"):
@@ -237,7 +273,9 @@ class CurveConfig:
             width=width,
             W_std=self.W_std,
             b_std=self.b_std,
+            parameterization=self.parameterization,
             trainable=self.trainable,
+            init=self.init,
         )
 
     def make_geometry(self) -> Geometry:
@@ -257,6 +295,66 @@ class CurveConfig:
             bias_range=self.bias_range,
             frequency=self.cos_frequency,
         )
+
+
+#: Arrays an external ``--data`` file must hold: name -> (rank, description).
+DATA_KEYS: Final = {
+    "x_train": (2, "(n, dim) training inputs"),
+    "y_train": (1, "(n,) training labels"),
+    "x_test": (2, "(m, dim) test inputs"),
+    "y_test": (1, "(m,) test labels"),
+}
+
+
+def load_data(path: str | os.PathLike[str], dim: int) -> dict[str, np.ndarray]:
+    """Read and validate an external data file for :class:`CurveConfig` ``data``.
+
+    The ``.npz`` (``np.savez``) must hold :data:`DATA_KEYS`: ``x_train (n, dim)``,
+    ``y_train (n,)`` (or ``(n, 1)``), ``x_test (m, dim)``, ``y_test (m,)``, real
+    (integer or floating) and finite; other keys are ignored. Returned as float64.
+    Raises ValueError naming the file, the key, what it holds and what is expected.
+    """
+    where = f"data={os.fspath(path)!r}"
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            raw = {k: f[k] for k in f.files}
+    except (OSError, ValueError) as err:
+        raise ValueError(
+            f"{where} is not allowed: {err}; expected an .npz file (np.savez) with keys "
+            f"{list(DATA_KEYS)}."
+        ) from None
+    missing = [k for k in DATA_KEYS if k not in raw]
+    if missing:
+        raise ValueError(
+            f"{where} lacks {missing} (it has {sorted(raw)}); expected keys "
+            + ", ".join(f"{k} {desc}" for k, (_, desc) in DATA_KEYS.items())
+            + "."
+        )
+    out = {}
+    for k, (rank, desc) in DATA_KEYS.items():
+        a = raw[k]
+        if rank == 1 and a.ndim == 2 and a.shape[1] == 1:
+            a = a[:, 0]
+        if a.dtype.kind not in "iuf":
+            raise ValueError(f"{where}: {k} has dtype {a.dtype}; expected real numbers: {desc}.")
+        if a.ndim != rank or a.shape[0] == 0 or (rank == 2 and a.shape[1] != dim):
+            raise ValueError(
+                f"{where}: {k} has shape {a.shape}; expected {desc} with dim={dim} (--dim)."
+            )
+        a = a.astype(np.float64)
+        if not np.isfinite(a).all():
+            raise ValueError(
+                f"{where}: {k} has {int((~np.isfinite(a)).sum())} non-finite value(s); "
+                "expected finite values."
+            )
+        out[k] = a
+    for x, y in (("x_train", "y_train"), ("x_test", "y_test")):
+        if out[x].shape[0] != out[y].shape[0]:
+            raise ValueError(
+                f"{where}: {x} has {out[x].shape[0]} rows but {y} has {out[y].shape[0]}; "
+                "expected one label per input."
+            )
+    return out
 
 
 def fit_power_law(x: Sequence[float], y: Sequence[float]) -> dict[str, float]:
@@ -368,6 +466,23 @@ def width_sweep(
     }
 
 
+def _test_evaluator(
+    net: MLP, x_test: np.ndarray, y_test: np.ndarray, batch_size: int
+) -> Callable[[Any], dict[str, float]]:
+    """``params -> {"test_mse", "test_mape_median_per_batch"}`` for ``train_adam(evaluate=)``."""
+
+    def evaluate(params: Any) -> dict[str, float]:
+        pred = _apply_fn(net, params)(x_test)
+        out = {"test_mse": float(np.mean((pred - y_test) ** 2))}
+        if y_test.size >= batch_size:
+            out["test_mape_median_per_batch"] = mape_median_per_batch(
+                y_test, pred, batch_size=batch_size
+            )
+        return out
+
+    return evaluate
+
+
 def _label(width: int, seed: int) -> str:
     return f"width {width} seed {seed}"
 
@@ -377,19 +492,34 @@ def _run(config: CurveConfig, ctx: RunContext) -> dict[str, Any]:
     with ctx.stage("data"):
         geom, target = config.make_geometry(), config.make_target()
         orthant = config.target == "sqrt"
-        n = None if geom.kind == "basis" else config.n_train
-        x = geom.sample(n, seed=config.data_seed)
-        y = target(x)
-        tests = test_set(
-            geom,
-            config.n_test,
-            config.test_radius,
-            shape=config.test_shape,
-            seed=config.data_seed + 1,
-            exclude_support=config.exclude_support,
-            positive_orthant=orthant,
-        )
-        y_test = target(tests.x)
+        if config.data is None:
+            n = None if geom.kind == "basis" else config.n_train
+            x = geom.sample(n, seed=config.data_seed)
+            y = target(x)
+            tests = test_set(
+                geom,
+                config.n_test,
+                config.test_radius,
+                shape=config.test_shape,
+                seed=config.data_seed + 1,
+                exclude_support=config.exclude_support,
+                positive_orthant=orthant,
+            )
+            y_test = target(tests.x)
+        else:
+            arrays = load_data(config.data, config.dim)
+            x, y, y_test = arrays["x_train"], arrays["y_train"], arrays["y_test"]
+            xt = arrays["x_test"]
+            tests = TestSet(
+                x=xt,
+                distance=geom.distance(xt),
+                excluded_inside_support=False,
+                n_rejected=0,
+                n_inside=int(geom.contains(xt).sum()),
+                shape="file",
+                radius=float(np.linalg.norm(xt, axis=1).max()),
+                support_region=geom.describe_region(),
+            )
         length = 10.0 * config.test_radius if config.ray_length is None else config.ray_length
         ray_sets = {
             "origin": rays(
@@ -426,8 +556,9 @@ def _run(config: CurveConfig, ctx: RunContext) -> dict[str, Any]:
     # the ray drawn in the plot: off-origin when rays through the origin are trivially linear
     plotted = "off_origin" if homogeneous else "origin"
     ray_pts = ray_sets[plotted].points[0]
+    external = config.data is not None
     metrics: dict[str, Any] = {
-        "target": target.describe(),
+        "target": {"name": "file", "data": config.data} if external else target.describe(),
         "geometry": geom.describe(),
         "test_set": tests.describe(),
         "rays": {
@@ -441,14 +572,14 @@ def _run(config: CurveConfig, ctx: RunContext) -> dict[str, Any]:
             "rays": plotted,
             "t": ray_sets[plotted].t[0],
             "exit_distance": float(ray_sets[plotted].exit[0]),
-            "target": target(ray_pts),
+            "target": None if external else target(ray_pts),
             "predictions": {},
         },
     }
     for name, value in metrics.items():
         ctx.checkpoint(name, value)
     ctx.log(
-        f"data: {x.shape[0]} training points, {config.n_test} test points "
+        f"data: {x.shape[0]} training points, {tests.x.shape[0]} test points "
         f"({tests.n_rejected} inside the support rejected)"
     )
 
@@ -466,24 +597,27 @@ def _run(config: CurveConfig, ctx: RunContext) -> dict[str, Any]:
         return out
 
     # ---- NTK predictor
-    with ctx.stage("ntk"):
-        model = kernel_regression(spec, x, y, config.ridge, dtype="float64")
-        ntk = evaluate(model.predict, "NTK predictor")
-        ntk["diagnostics"] = model.diagnostics
-        directions = unit_directions(
-            3, config.dim, seed=config.data_seed + 4, positive_orthant=orthant
+    model = None
+    metrics["ntk"] = None
+    if config.kernel:
+        with ctx.stage("ntk"):
+            model = kernel_regression(spec, x, y, config.ridge, dtype="float64")
+            ntk = evaluate(model.predict, "NTK predictor")
+            ntk["diagnostics"] = model.diagnostics
+            directions = unit_directions(
+                3, config.dim, seed=config.data_seed + 4, positive_orthant=orthant
+            )
+            ts = np.geomspace(1.0, 1000.0, 13) * max(config.train_radius, 1e-3)
+            ntk["slope_convergence"] = [
+                slope_convergence(model.predict, v, ts, h=config.train_radius) for v in directions
+            ]
+        metrics["ntk"] = to_jsonable(ntk)
+        ctx.checkpoint("ntk", metrics["ntk"])
+        ctx.log(
+            f"NTK predictor: median R^2 {ntk['linearity_origin'].median:.6f} (origin), "
+            f"{ntk['linearity_off_origin'].median:.6f} (off origin); "
+            f"MAPE {ntk['errors']['mape_median_per_batch']}"
         )
-        ts = np.geomspace(1.0, 1000.0, 13) * max(config.train_radius, 1e-3)
-        ntk["slope_convergence"] = [
-            slope_convergence(model.predict, v, ts, h=config.train_radius) for v in directions
-        ]
-    metrics["ntk"] = to_jsonable(ntk)
-    ctx.checkpoint("ntk", metrics["ntk"])
-    ctx.log(
-        f"NTK predictor: median R^2 {ntk['linearity_origin'].median:.6f} (origin), "
-        f"{ntk['linearity_off_origin'].median:.6f} (off origin); "
-        f"MAPE {ntk['errors']['mape_median_per_batch']}"
-    )
 
     # ---- finite networks
     finite: list[dict[str, Any]] = []
@@ -497,6 +631,7 @@ def _run(config: CurveConfig, ctx: RunContext) -> dict[str, Any]:
             net = config.spec(width)
             p0 = net.init(jax.random.key(seed), config.dim)
             if gd_lr is None:
+                test_eval = _test_evaluator(net, tests.x, y_test, config.batch_size)
                 res = train_adam(
                     net,
                     p0,
@@ -508,6 +643,9 @@ def _run(config: CurveConfig, ctx: RunContext) -> dict[str, Any]:
                     batch_size=config.batch_size,
                     weight_decay=config.weight_decay,
                     lr_halving_every=config.lr_halving_every,
+                    drop_last=config.drop_last,
+                    eval_at=config.eval_epochs,
+                    evaluate=test_eval if config.eval_epochs else None,
                     progress=ctx.verbose,
                 )
                 lr = config.learning_rate
@@ -525,8 +663,11 @@ def _run(config: CurveConfig, ctx: RunContext) -> dict[str, Any]:
             predict = _apply_fn(net, res.params)
             entry = evaluate(predict, _label(width, seed))
             entry.update(width=width, seed=seed, learning_rate=lr, losses=res.losses)
-            gap = prediction_gap(predict(tests.x), model.predict(tests.x))
-            entry["gap_to_ntk_off_support"] = {"rms": gap[0], "relative": gap[1]}
+            entry["history"] = list(res.history)
+            entry["gap_to_ntk_off_support"] = None
+            if model is not None:
+                gap = prediction_gap(predict(tests.x), model.predict(tests.x))
+                entry["gap_to_ntk_off_support"] = {"rms": gap[0], "relative": gap[1]}
             finite.append(to_jsonable(entry))
             ctx.checkpoint("finite", finite)
             ctx.log(
@@ -577,24 +718,26 @@ def _plot(metrics: dict[str, Any], ctx: RunContext) -> dict[str, str]:
     files: dict[str, str] = {}
     ray = metrics["ray_example"]
     n_ray = 1 + PLOTTED_NETWORKS["ray"]
+    target_on_ray = ray["target"] if ray["target"] is not None else np.full(len(ray["t"]), np.nan)
     files["ray"] = plot_ray(
         ray["t"],
-        ray["target"],
+        target_on_ray,
         dict(list(ray["predictions"].items())[:n_ray]),
         out / "ray.png",
         exit_distance=ray["exit_distance"],
         title=f"Along one ray ({label})",
     )
-    curves = {"NTK predictor": metrics["ntk"]["curve"]}
+    ntk = metrics["ntk"]
+    curves = {} if ntk is None else {"NTK predictor": ntk["curve"]}
     for e in finite[: PLOTTED_NETWORKS["curve"]]:
         curves[_label(e["width"], e["seed"])] = e["curve"]
     files["curve"] = plot_extrapolation_curve(
         curves, out / "curve.png", title=f"Extrapolation error ({label})"
     )
-    r2 = {
-        "NTK (origin rays)": metrics["ntk"]["linearity_origin"]["r2"],
-        "NTK (off-origin rays)": metrics["ntk"]["linearity_off_origin"]["r2"],
-    }
+    r2 = {}
+    if ntk is not None:
+        r2["NTK (origin rays)"] = ntk["linearity_origin"]["r2"]
+        r2["NTK (off-origin rays)"] = ntk["linearity_off_origin"]["r2"]
     for e in finite[: PLOTTED_NETWORKS["r2_histogram"]]:
         r2[f"{_label(e['width'], e['seed'])} (origin rays)"] = e["linearity_origin"]["r2"]
     files["r2_histogram"] = plot_r2_histogram(

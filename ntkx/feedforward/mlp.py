@@ -19,6 +19,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, Final
 
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
@@ -34,7 +35,13 @@ from ntkx.core.validation import as_inputs, check_choice, check_finite_number, c
 
 stax = _compat.neural_tangents().stax
 
-__all__ = ["ACTIVATIONS", "MLP", "mlp"]
+__all__ = ["ACTIVATIONS", "INITIALIZATIONS", "MLP", "mlp"]
+
+#: How :meth:`MLP.init` draws the finite network's parameters: ``"gaussian"``
+#: (neural-tangents' ``W ~ N(0, W_std^2)``, ``b ~ N(0, b_std^2)`` in the spec's
+#: parameterization) or ``"torch"`` (``torch.nn.Linear``'s default: weights *and*
+#: biases ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, standard parameterization).
+INITIALIZATIONS: Final = ("gaussian", "torch")
 
 #: Activations with closed-form NNGP/NTK in neural-tangents, and the number of
 #: ``activation_params`` each takes (with their defaults).
@@ -127,6 +134,17 @@ class MLP(Architecture):
     :math:`\langle x, x'\rangle (\pi - \theta) / (2\pi)`, divided by ``d``);
     ``"last"`` (the readout only: the NTK equals the NNGP).
 
+    ``initialization`` (``ntkx.mlp(init=...)``) only changes how :meth:`init` draws
+    the finite network: ``"gaussian"`` (default) as above; ``"torch"`` is PyTorch's
+    default for ``nn.Linear`` (the official code of arXiv 2009.11848): every weight
+    and bias of a layer with ``fan_in`` inputs uniform on
+    :math:`[-1/\sqrt{\text{fan\_in}}, 1/\sqrt{\text{fan\_in}}]` (variance
+    :math:`1/(3\,\text{fan\_in})`), in the standard parameterization
+    (``z = h W + b``), so it requires ``parameterization="standard"`` and biases
+    (``b_std`` not ``None``). ``W_std``/``b_std`` then describe only the kernels
+    (the torch draw's weights match ``W_std = 1/sqrt(3)``; its bias variance
+    ``1/(3 fan_in)`` has no single ``b_std``).
+
     Example:
         >>> import jax, ntkx
         >>> net = ntkx.mlp(depth=2, activation="relu", width=256)
@@ -150,10 +168,25 @@ class MLP(Architecture):
     trainable: str = "all"
     out_dim: int = 1
     activation_params: tuple[float, ...] | None = None
+    initialization: str = "gaussian"
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         validate_common_fields(self)
+        check_choice("init", self.initialization, INITIALIZATIONS)
+        if self.initialization == "torch":
+            if self.parameterization != "standard":
+                raise ValueError(
+                    f"init='torch' with parameterization={self.parameterization!r} is not "
+                    "allowed; PyTorch's default init is for the standard parameterization "
+                    "(z = h W + b): expected parameterization='standard' (or init='gaussian')."
+                )
+            if self.b_std is None:
+                raise ValueError(
+                    "init='torch' with b_std=None is not allowed; torch.nn.Linear draws a bias "
+                    "in every layer: expected b_std >= 0 (it sets the kernels' bias variance "
+                    "only), or init='gaussian' for a bias-free network."
+                )
         check_choice("activation", self.activation, ACTIVATIONS)
         defaults = ACTIVATIONS[self.activation]
         params = defaults if self.activation_params is None else tuple(self.activation_params)
@@ -181,7 +214,10 @@ class MLP(Architecture):
     def init(self, key: PRNGKeyArray, input_dim: int) -> Params:
         """Draw the finite network's parameters for inputs with ``input_dim`` features."""
         input_dim = check_positive_int("input_dim", input_dim)
-        return self.layers[0](key, (-1, input_dim))[1]
+        params = self.layers[0](key, (-1, input_dim))[1]
+        if self.initialization == "torch":
+            params = _torch_uniform(params, key)
+        return params
 
     def apply(self, params: Params, x: Float[Array, "n d"]) -> Float[Array, "n out"]:
         """Outputs ``(n, out_dim)`` of the finite network (jit-compatible)."""
@@ -206,6 +242,25 @@ class MLP(Architecture):
 
     def partition(self, params: Params) -> tuple[Params, Params]:
         return partition_layers(list(params), self.trainable_layers())
+
+
+def _torch_uniform(params: Params, key: PRNGKeyArray) -> Params:
+    """Redraw every dense layer ``(W, b)`` as ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``.
+
+    Same shapes and dtypes as the Gaussian draw (``W: (fan_in, out)``, ``b: (1, out)``);
+    one independent key per tensor.
+    """
+    out = list(params)
+    dense = [i for i, p in enumerate(out) if len(p) == 2]
+    keys = jax.random.split(jax.random.fold_in(key, 0x70C4), 2 * len(dense))
+    for j, i in enumerate(dense):
+        w, b = out[i]
+        bound = 1.0 / float(w.shape[0]) ** 0.5
+        out[i] = (
+            jax.random.uniform(keys[2 * j], w.shape, w.dtype, -bound, bound),
+            jax.random.uniform(keys[2 * j + 1], b.shape, b.dtype, -bound, bound),
+        )
+    return out
 
 
 @functools.lru_cache(maxsize=64)
@@ -237,6 +292,7 @@ def mlp(
     *,
     out_dim: int = 1,
     activation_params: tuple[float, ...] | None = None,
+    init: str = "gaussian",
 ) -> MLP:
     """Build an :class:`MLP` specification (validated; raises ValueError on bad settings).
 
@@ -254,11 +310,20 @@ def mlp(
         out_dim: number of outputs of the finite network.
         activation_params: parameters of parameterized activations
             (``leaky_relu``: ``(alpha,)``, ``abrelu``: ``(a, b)``).
+        init: how :meth:`MLP.init` draws the finite network, one of
+            :data:`INITIALIZATIONS`: ``"gaussian"`` (default) or ``"torch"``
+            (PyTorch's ``nn.Linear`` default, ``U(+-1/sqrt(fan_in))`` for weights and
+            biases; needs ``parameterization="standard"`` and a ``b_std``). Stored as
+            :attr:`MLP.initialization`.
 
     Example:
         >>> import ntkx
         >>> ntkx.mlp(depth=2, b_std=0.1).depth
         2
+        >>> net = ntkx.mlp(width=128, b_std=0.0, parameterization="standard", init="torch")
+        >>> import jax; w, b = net.init(jax.random.key(0), 8)[0]
+        >>> bool(abs(w).max() <= 8 ** -0.5 and abs(b).max() <= 8 ** -0.5)
+        True
     """
     return MLP(
         depth=depth,
@@ -270,4 +335,5 @@ def mlp(
         trainable=trainable,
         out_dim=out_dim,
         activation_params=activation_params,
+        initialization=init,
     )
