@@ -41,10 +41,14 @@ def _usage() -> str:
 
 
 def check_main(argv: Sequence[str]) -> int:
-    """``ntkx check``: the same as ``python -m proofs_check``."""
+    """``ntkx check``: the same as ``python -m proofs_check`` (its exit status returned, also
+    for usage errors and ``--help``, which argparse signals by ``SystemExit``)."""
     import proofs_check
 
-    return proofs_check.main(list(argv), prog="ntkx check")
+    try:
+        return proofs_check.main(list(argv), prog="ntkx check")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -44,7 +44,6 @@ import math
 import os
 import platform
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -53,6 +52,8 @@ from typing import Annotated, Any, Final
 import numpy as np
 import tyro
 from tqdm import tqdm
+
+from ntkx.core.validation import check_out_dir
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -247,17 +248,7 @@ def save_json(path: str | os.PathLike[str], obj: Any) -> Path:
 
 def _prepare_out_dir(out_dir: str | os.PathLike[str], name: str) -> Path:
     """Create ``out_dir`` and check that a file can be written there; ValueError otherwise."""
-    path = Path(out_dir)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
-            pass
-    except OSError as err:
-        raise ValueError(
-            f"{name}={os.fspath(out_dir)!r} is not allowed: {err.strerror or err}; expected a "
-            "directory that exists or can be created, and is writable."
-        ) from None
-    return path
+    return check_out_dir(name, out_dir)
 
 
 def _environment() -> dict[str, Any]:

@@ -33,6 +33,8 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, Final, NamedTuple
 
+from ntkx.core.validation import check_out_dir
+
 __all__ = [
     "COMPARISONS",
     "CheckResult",
@@ -648,14 +650,18 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m proofs_check")
         return 0
     if args.seed < 0:
         parser.error(f"--seed {args.seed} is not allowed; expected an integer >= 0.")
+    for flag, path in (("--json", args.json), ("--plot", args.plot)):
+        if path:  # an unwritable output fails now, not after the checks have run
+            try:
+                check_out_dir(f"the directory of {flag}", os.path.dirname(os.path.abspath(path)))
+            except ValueError as err:
+                parser.error(str(err))
     try:
         results = run_checks(quick=args.quick, seed=args.seed, only=args.only)
     except ValueError as err:
         parser.error(str(err))
     print_table(results)
     if args.json:
-        directory = os.path.dirname(os.path.abspath(args.json))
-        os.makedirs(directory, exist_ok=True)
         with open(args.json, "w") as fh:
             json.dump(to_json(results, quick=args.quick, seed=args.seed), fh, indent=2)
         progress(f"wrote {args.json}")

@@ -104,3 +104,30 @@ def test_help_lists_commands(capsys: Any) -> None:
         assert f"\n  {name:8s} " in out, name
     assert cli.main(["--help"]) == 0
     assert capsys.readouterr().out == out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["demo", "--out", "{file}/sub"],
+        ["check", "--quick", "--only", "symbolic", "--json", "{file}/r.json"],
+        ["check", "--quick", "--only", "symbolic", "--plot", "{file}/r.png"],
+    ],
+)
+def test_unwritable_output_exits_2_before_any_work(
+    tmp_path: Any, capsys: Any, monkeypatch: Any, argv: list[str]
+) -> None:
+    # A path below a regular file can be neither created nor written, even by root.
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    argv = [a.replace("{file}", str(blocker)) for a in argv]
+
+    def no_work(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the computation started before the output path was checked")
+
+    monkeypatch.setattr(demo, "run_demo", no_work)
+    monkeypatch.setattr("proofs_check._framework.run_checks", no_work)
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    flag = argv[-2]
+    assert flag in err and "is not allowed" in err and "Traceback" not in err

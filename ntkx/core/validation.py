@@ -7,7 +7,10 @@ or on mismatched shapes.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Collection
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,6 +20,7 @@ __all__ = [
     "as_targets",
     "check_choice",
     "check_finite_number",
+    "check_out_dir",
     "check_positive_int",
 ]
 
@@ -118,3 +122,22 @@ def as_targets(name: str, y: Any, n: int) -> np.ndarray:
             "expected finite values only."
         )
     return arr
+
+
+def check_out_dir(name: str, path: str | os.PathLike[str]) -> Path:
+    """Create the directory ``path`` if needed and check that a file can be written there.
+
+    Called by every command before its computation, so that an unwritable output location
+    fails at once (ValueError naming ``name``) instead of after the work.
+    """
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as err:
+        raise ValueError(
+            f"{name}={os.fspath(path)!r} is not allowed: {err.strerror or err}; expected a "
+            "directory that exists or can be created, and is writable."
+        ) from None
+    return out

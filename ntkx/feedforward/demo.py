@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ntkx.core.solvers import kernel_regression
+from ntkx.core.validation import check_out_dir
 from ntkx.feedforward.mlp import mlp
 from ntkx.plotting import plot_fit_1d
 from ntkx.runner import save_json
@@ -96,9 +97,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    try:
+        out = check_out_dir("--out", args.out)  # before the work, not after it
+    except ValueError as err:
+        print(f"ntkx demo: error: {err}", file=sys.stderr)
+        return 2
     result = run_demo(n_train=args.n_train, seed=args.seed)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     save_json(out / "demo.json", result)
     _plot(result, out / "demo.png")
     for key, value in result.items():
