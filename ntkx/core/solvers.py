@@ -133,16 +133,19 @@ BACKWARD_ERROR_FACTOR: Final = 10.0
 DIAGNOSTICS: Final = ("cheap", "full", "none")
 #: Block size of the in-place symmetry check.
 _SYMMETRY_BLOCK: Final = 1024
+#: BLAS threads for the factorizations and triangular solves (``None``: the libraries'
+#: default, all cores). One by default: the multithreaded Cholesky of scipy's OpenBLAS
+#: 0.3.30 (and of numpy's 0.3.31, and jax's, which shares scipy's LAPACK) segfaulted at
+#: ``n >= 16,000`` on this project's machine, one thread works at every size, and on a
+#: loaded machine it is also faster (``benchmarks/bench_solve.py``). Set it to ``None``
+#: only on a machine where ``bench_solve.py candidates`` shows no crash at your size.
+LAPACK_THREADS: int | None = 1
 _THREADS = threadpoolctl.ThreadpoolController()
 
 
 def _one_lapack_thread() -> Any:
-    """Context: every BLAS library (scipy's and numpy's OpenBLAS) on one thread.
-
-    scipy's OpenBLAS 0.3.30 segfaults in its multithreaded Cholesky at ``n >= 16,000``;
-    one thread works at every size (``benchmarks/bench_solve.py``).
-    """
-    return _THREADS.limit(limits=1, user_api="blas")
+    """Context: every BLAS library (scipy's and numpy's OpenBLAS) on ``LAPACK_THREADS``."""
+    return _THREADS.limit(limits=LAPACK_THREADS, user_api="blas")
 
 
 class SolveDiagnostics(NamedTuple):
