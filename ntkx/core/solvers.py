@@ -49,8 +49,40 @@ the same sampled networks (one ``key``), and the diagnostics report the
 kernel's relative standard error. A precomputed training kernel (an array or a
 :class:`ntkx.KernelEstimate`) is accepted in place of the network.
 
-The path taken and the diagnostics (smallest eigenvalue, condition number)
-are in :class:`SolveDiagnostics`.
+Before any factorization the kernel is checked for symmetry: the largest
+``|K[i, j] - K[j, i]|`` may be at most ``SYMMETRY_RTOL`` (``1e-10`` for a
+float64 kernel, ``1e-4`` for float32) times ``max |K|``, and the kernel is then
+symmetrized (``(K + K^T) / 2``); anything larger raises ``ValueError`` (a
+non-symmetric matrix is not a kernel, and Cholesky would silently read only one
+triangle of it). Engine kernels are symmetric by construction; Monte Carlo and
+user kernels may differ by the rounding of two summation orders, about
+``m * eps`` relative for ``m`` summed terms, far below these tolerances.
+
+Paper-size solves: the factorization, the condition estimate, the triangular
+solves and the eigendecomposition run with scipy's bundled OpenBLAS limited to
+one thread (``threadpoolctl``). Its multithreaded Cholesky (OpenBLAS 0.3.30)
+segfaults at ``n >= 16,000``, and on a loaded machine the threads are several
+times slower than one (``benchmarks/bench_solve.py``, README "Dense solves at
+paper size").
+
+What :class:`SolveDiagnostics` reports is chosen by ``diagnostics``:
+
+* ``"cheap"`` (default): the condition number estimated from the Cholesky
+  factor by LAPACK (``pocon``, ``1 / rcond`` in the 1-norm; the reciprocal
+  estimate was computed anyway to accept the factorization) and the relative
+  residual of the solve, ``||(K + ridge) alpha - y|| / ||y||`` (one
+  matrix-vector product). The eigenvalues are ``None`` (exact on the
+  ``eigh-pinv`` path, which computes them anyway).
+* ``"full"``: as ``"cheap"``, plus the extreme eigenvalues of the regularized
+  kernel (exact up to 512 points, Lanczos above), and the condition number is
+  their ratio (2-norm).
+* ``"none"``: path, jitter, sizes and rank only; the eigenvalues, the
+  condition number and the residual are ``None``.
+
+With ``"cheap"`` and ``"full"`` the residual also guards the Cholesky paths: a
+factorization whose normwise backward error
+``||r|| / (||A|| ||alpha|| + ||y||)`` exceeds ``BACKWARD_ERROR_FACTOR * n * eps``
+is refused, like one with a small ``rcond``, and the next path is tried.
 """
 
 from __future__ import annotations
@@ -63,6 +95,7 @@ import jax
 import numpy as np
 import scipy.linalg
 import scipy.sparse.linalg
+import threadpoolctl
 from jaxtyping import Array, Float
 
 from ntkx import _compat
@@ -89,18 +122,58 @@ MAX_RELATIVE_JITTER: Final = {np.dtype("float64"): 1e-8, np.dtype("float32"): 1e
 EXACT_EIGEN_MAX_N: Final = 512
 #: Rows of test points per kernel block in ``predict``.
 PREDICT_CHUNK: Final = 4096
+#: Largest allowed ``max |K - K^T| / max |K|``, per dtype of the given kernel: about
+#: 1e6 eps (float64) and 1e3 eps (float32), far above the rounding of two summation
+#: orders of the same kernel entry, far below any real asymmetry.
+SYMMETRY_RTOL: Final = {np.dtype("float64"): 1e-10, np.dtype("float32"): 1e-4}
+#: A Cholesky solve is refused when its normwise backward error exceeds this times
+#: ``n * eps`` (LAPACK's a-priori bound for Cholesky is a small multiple of ``n * eps``;
+#: measured values are ~eps).
+BACKWARD_ERROR_FACTOR: Final = 10.0
+DIAGNOSTICS: Final = ("cheap", "full", "none")
+#: Block size of the in-place symmetry check.
+_SYMMETRY_BLOCK: Final = 1024
+#: BLAS threads for the factorizations and triangular solves (``None``: the libraries'
+#: default, all cores). One by default: the multithreaded Cholesky of scipy's OpenBLAS
+#: 0.3.30 (and of numpy's 0.3.31, and jax's, which shares scipy's LAPACK) segfaulted at
+#: ``n >= 16,000`` on this project's machine, one thread works at every size, and on a
+#: loaded machine it is also faster (``benchmarks/bench_solve.py``). Set it to ``None``
+#: only on a machine where ``bench_solve.py candidates`` shows no crash at your size.
+LAPACK_THREADS: int | None = 1
+_THREADS = threadpoolctl.ThreadpoolController()
+
+
+def _one_lapack_thread() -> Any:
+    """Context: every BLAS library (scipy's and numpy's OpenBLAS) on ``LAPACK_THREADS``."""
+    return _THREADS.limit(limits=LAPACK_THREADS, user_api="blas")
 
 
 class SolveDiagnostics(NamedTuple):
     """How a kernel system was solved.
 
+    Which optional fields are filled depends on the ``diagnostics`` level of the solve
+    (``None`` where not computed):
+
+    ================== ========================= ===================== ==========
+    field              ``"full"``                ``"cheap"`` (default) ``"none"``
+    ================== ========================= ===================== ==========
+    min/max_eigenvalue exact or Lanczos          ``None`` [#]_         ``None``
+    condition_number   ``max / min`` eigenvalue  LAPACK estimate [#]_  ``None``
+    residual           filled                    filled                ``None``
+    ================== ========================= ===================== ==========
+
+    .. [#] exact on the ``eigh-pinv`` path, which computes all eigenvalues anyway.
+    .. [#] ``1 / rcond`` from ``pocon`` on the Cholesky factor: an estimate of the 1-norm
+       condition number ``kappa_1`` (it is a lower bound of ``kappa_1``, usually within a
+       factor of 3), and ``kappa_2 <= kappa_1 <= n kappa_2``; exact (2-norm) on ``eigh-pinv``.
+
     Attributes:
         path: ``"cholesky"``, ``"cholesky+jitter"`` or ``"eigh-pinv"``.
         jitter: absolute jitter added to the diagonal (0.0 if none).
-        min_eigenvalue: smallest eigenvalue of the regularized kernel.
-        max_eigenvalue: largest eigenvalue of the regularized kernel.
-        condition_number: ``max_eigenvalue / min_eigenvalue`` (``inf`` if the
-            smallest is ``<= 0``).
+        min_eigenvalue: smallest eigenvalue of the regularized kernel, or ``None``.
+        max_eigenvalue: largest eigenvalue of the regularized kernel, or ``None``.
+        condition_number: condition number of the regularized (and jittered) kernel
+            (``inf`` if singular), or ``None``; see the table for which one.
         n_train: number of training points given.
         n_unique: number after merging exact duplicates.
         rank: numerical rank used by ``eigh-pinv`` (``n_unique`` otherwise).
@@ -109,19 +182,26 @@ class SolveDiagnostics(NamedTuple):
         n_samples: networks averaged for a Monte Carlo kernel (0 otherwise).
         kernel_rel_stderr: ``||stderr||_F / ||K||_F`` of a Monte Carlo training kernel
             (0.0 for exact kernels).
+        residual: ``||(K + ridge) alpha - y||_F / ||y||_F`` of the solved system (after
+            merging duplicates, without the jitter: the jitter's effect is included), or
+            ``None``. On ``eigh-pinv`` it is the least-squares residual, which need not be
+            small (inconsistent labels on a singular kernel).
+        diagnostics: the level used, ``"cheap"``, ``"full"`` or ``"none"``.
     """
 
     path: str
     jitter: float
-    min_eigenvalue: float
-    max_eigenvalue: float
-    condition_number: float
+    min_eigenvalue: float | None
+    max_eigenvalue: float | None
+    condition_number: float | None
     n_train: int
     n_unique: int
     rank: int
     kernel_method: str = "precomputed"
     n_samples: int = 0
     kernel_rel_stderr: float = 0.0
+    residual: float | None = None
+    diagnostics: str = "cheap"
 
 
 class _Factorization:
@@ -134,7 +214,8 @@ class _Factorization:
 def _extreme_eigenvalues(a: np.ndarray, inverse: Callable | None) -> tuple[float, float]:
     n = a.shape[0]
     if n <= EXACT_EIGEN_MAX_N or inverse is None:
-        evals = scipy.linalg.eigvalsh(a, subset_by_index=None, check_finite=False)
+        with _one_lapack_thread():
+            evals = scipy.linalg.eigvalsh(a, check_finite=False)
         return float(evals[0]), float(evals[-1])
     op = scipy.sparse.linalg.aslinearoperator(a)
     lam_max = float(scipy.sparse.linalg.eigsh(op, k=1, which="LA", tol=1e-4)[0][0])
@@ -143,7 +224,18 @@ def _extreme_eigenvalues(a: np.ndarray, inverse: Callable | None) -> tuple[float
     return 1.0 / inv_max, lam_max
 
 
-def _factorize(a: np.ndarray, n_train: int) -> tuple[_Factorization, SolveDiagnostics]:
+def _cho_solver(factor: Any) -> Callable[[np.ndarray], np.ndarray]:
+    def solve(b: np.ndarray) -> np.ndarray:
+        with _one_lapack_thread():
+            return scipy.linalg.cho_solve(factor, b, check_finite=False)
+
+    return solve
+
+
+def _factorize(
+    a: np.ndarray, y: np.ndarray, n_train: int, level: str
+) -> tuple[_Factorization, np.ndarray, SolveDiagnostics]:
+    """Factorize the symmetric ``a`` (the first acceptable path) and solve ``a alpha = y``."""
     n = a.shape[0]
     dtype = a.dtype
     eps = float(np.finfo(dtype).eps)
@@ -159,35 +251,59 @@ def _factorize(a: np.ndarray, n_train: int) -> tuple[_Factorization, SolveDiagno
         jitters.append(rel * mean_diag)
         rel *= 100
     anorm = float(np.abs(a).sum(axis=0).max())
+    ynorm = float(np.linalg.norm(y))
     pocon = scipy.linalg.get_lapack_funcs("pocon", (a,))
+    diagonal = a.diagonal().copy()
     for jitter in jitters:
-        shifted = a + jitter * np.eye(n, dtype=dtype) if jitter else a
         try:
-            factor = scipy.linalg.cho_factor(shifted, lower=True, check_finite=False)
+            a[np.diag_indices(n)] = diagonal + jitter
+            with _one_lapack_thread():
+                factor = scipy.linalg.cho_factor(a, lower=True, check_finite=False)
+                rcond, info = pocon(factor[0], anorm + jitter, uplo="L")
         except np.linalg.LinAlgError:
             continue
-        rcond, info = pocon(factor[0], anorm + jitter, uplo="L")
+        finally:
+            a[np.diag_indices(n)] = diagonal
         threshold = n * eps if jitter == 0.0 else np.sqrt(eps)
         if info != 0 or not rcond > threshold:
             continue
-
-        def solve(b: np.ndarray, factor: Any = factor) -> np.ndarray:
-            return scipy.linalg.cho_solve(factor, b, check_finite=False)
-
-        lo, hi = _extreme_eigenvalues(shifted, solve)
+        solve = _cho_solver(factor)
+        alpha = solve(y)
+        residual = None
+        if level != "none":
+            r = a @ alpha - y  # the system asked for (no jitter) ...
+            r_shift = r + jitter * alpha  # ... and the one factorized
+            alpha_norm = float(np.linalg.norm(alpha))
+            backward = float(np.linalg.norm(r_shift)) / ((anorm + jitter) * alpha_norm + ynorm)
+            if not backward <= BACKWARD_ERROR_FACTOR * n * eps:
+                continue
+            residual = float(np.linalg.norm(r)) / ynorm if ynorm > 0 else 0.0
+        lo = hi = cond = None
+        if level == "full":
+            a[np.diag_indices(n)] = diagonal + jitter
+            try:
+                lo, hi = _extreme_eigenvalues(a, solve)
+            finally:
+                a[np.diag_indices(n)] = diagonal
+            cond = hi / lo if lo > 0 else float("inf")
+        elif level == "cheap":
+            cond = max(1.0, 1.0 / float(rcond))  # kappa >= 1; the estimate may round below
         diag = SolveDiagnostics(
             path="cholesky" if jitter == 0.0 else "cholesky+jitter",
             jitter=float(jitter),
             min_eigenvalue=lo,
             max_eigenvalue=hi,
-            condition_number=hi / lo if lo > 0 else float("inf"),
+            condition_number=cond,
             n_train=n_train,
             n_unique=n,
             rank=n,
+            residual=residual,
+            diagnostics=level,
         )
-        return _Factorization(solve), diag
+        return _Factorization(solve), alpha, diag
 
-    evals, evecs = scipy.linalg.eigh(a, check_finite=False)
+    with _one_lapack_thread():
+        evals, evecs = scipy.linalg.eigh(a, check_finite=False)
     cutoff = n * eps * max(float(evals[-1]), 0.0)
     keep = evals > cutoff
     inv = np.where(keep, 1.0 / np.where(keep, evals, 1.0), 0.0).astype(dtype)
@@ -200,18 +316,24 @@ def _factorize(a: np.ndarray, n_train: int) -> tuple[_Factorization, SolveDiagno
             else (kept_vecs @ (inv * (kept_vecs.T @ b)))
         )
 
+    alpha = pinv_solve(y)
     lo, hi = float(evals[0]), float(evals[-1])
+    residual = None
+    if level != "none":
+        residual = float(np.linalg.norm(a @ alpha - y)) / ynorm if ynorm > 0 else 0.0
     diag = SolveDiagnostics(
         path="eigh-pinv",
         jitter=0.0,
-        min_eigenvalue=lo,
-        max_eigenvalue=hi,
-        condition_number=hi / lo if lo > 0 else float("inf"),
+        min_eigenvalue=None if level == "none" else lo,
+        max_eigenvalue=None if level == "none" else hi,
+        condition_number=None if level == "none" else (hi / lo if lo > 0 else float("inf")),
         n_train=n_train,
         n_unique=n,
         rank=int(keep.sum()),
+        residual=residual,
+        diagnostics=level,
     )
-    return _Factorization(pinv_solve), diag
+    return _Factorization(pinv_solve), alpha, diag
 
 
 def _check_kernel(name: str, k: Any) -> np.ndarray:
@@ -228,6 +350,43 @@ def _check_kernel(name: str, k: Any) -> np.ndarray:
     return k
 
 
+def _symmetrize(name: str, a: np.ndarray, given: np.dtype) -> None:
+    """Check ``max |a - a^T| <= rtol max |a|``, then set ``a = (a + a^T) / 2`` in place.
+
+    Works block by block (no ``n x n`` temporary). Raises ``ValueError`` naming ``name``,
+    the worst asymmetry and its position otherwise.
+    """
+    n = a.shape[0]
+    rtol = SYMMETRY_RTOL[given]
+    scale = float(np.abs(a).max())
+    allowed = rtol * scale
+    worst, where = 0.0, (0, 0)
+    b = _SYMMETRY_BLOCK
+    for i in range(0, n, b):
+        for j in range(0, i + 1, b):
+            upper_t = a[j : j + b, i : i + b].T
+            diff = np.abs(a[i : i + b, j : j + b] - upper_t)
+            k = int(np.argmax(diff))
+            if diff.flat[k] > worst:
+                worst = float(diff.flat[k])
+                r, c = np.unravel_index(k, diff.shape)
+                where = (i + int(r), j + int(c))
+    if worst > allowed:
+        raise ValueError(
+            f"{name} is not symmetric: max |K[i, j] - K[j, i]| = {worst:.3g} at (i, j) = "
+            f"{where}, {worst / scale:.3g} relative to max |K| = {scale:.3g}; allowed is "
+            f"{rtol:g} relative (rounding of a {given.name} kernel). A kernel matrix must "
+            "be symmetric; symmetrize it yourself ((K + K.T) / 2) only if the asymmetry is "
+            "round-off."
+        )
+    if worst > 0:
+        for i in range(0, n, b):
+            for j in range(0, i + 1, b):
+                avg = 0.5 * (a[i : i + b, j : j + b] + a[j : j + b, i : i + b].T)
+                a[i : i + b, j : j + b] = avg
+                a[j : j + b, i : i + b] = avg.T
+
+
 SOLVE_DTYPES: Final = ("float64", "float32")
 
 
@@ -238,20 +397,23 @@ def _solve(
     counts: np.ndarray | None,
     n_train: int,
     solve_dtype: str = "float64",
+    diagnostics: str = "cheap",
+    name: str = "the training kernel",
 ) -> tuple[np.ndarray, _Factorization, SolveDiagnostics]:
     dtype = np.dtype(check_choice("solve_dtype", solve_dtype, SOLVE_DTYPES))
+    level = check_choice("diagnostics", diagnostics, DIAGNOSTICS)
     n = k.shape[0]
     check_memory(
         f"a {dtype.name} solve of {n} points",
         {"matrix": n * n * dtype.itemsize, "factor": n * n * dtype.itemsize},
         "Use fewer training points or solve_dtype='float32'.",
     )
-    a = np.array(k, dtype=dtype, copy=True)
+    a = np.array(k, dtype=dtype, copy=True, order="F")
+    _symmetrize(name, a, np.dtype(k.dtype))
     if ridge:
         weights = 1.0 if counts is None else 1.0 / counts
         a[np.diag_indices_from(a)] += ridge * weights
-    fact, diag = _factorize(a, n_train)
-    alpha = fact.solve(y.astype(a.dtype))
+    fact, alpha, diag = _factorize(a, y.astype(a.dtype), n_train, level)
     return alpha, fact, diag
 
 
@@ -261,14 +423,19 @@ def solve_kernel_system(
     ridge: float = 0.0,
     *,
     solve_dtype: str = "float64",
+    diagnostics: str = "cheap",
 ) -> tuple[np.ndarray, SolveDiagnostics]:
     """Solve ``(K + ridge I) alpha = y`` robustly (see the module docstring).
 
     Args:
-        k_train_train: ``(n, n)`` symmetric positive semi-definite kernel.
+        k_train_train: ``(n, n)`` symmetric positive semi-definite kernel (symmetric to
+            ``SYMMETRY_RTOL`` relative to its largest entry, else ``ValueError``).
         y_train: ``(n,)`` or ``(n, k)`` targets.
         ridge: absolute ridge ``>= 0`` (scikit-learn's ``alpha``).
         solve_dtype: ``"float64"`` (default) or ``"float32"``.
+        diagnostics: ``"cheap"`` (default: condition estimate from the Cholesky factor and
+            the residual), ``"full"`` (plus extreme eigenvalues) or ``"none"``; see
+            :class:`SolveDiagnostics`.
 
     Returns:
         ``(alpha, diagnostics)`` with ``alpha`` shaped like ``y_train``;
@@ -278,13 +445,15 @@ def solve_kernel_system(
         >>> import numpy as np
         >>> from ntkx.core.solvers import solve_kernel_system
         >>> alpha, diag = solve_kernel_system(np.eye(2), np.array([1.0, 2.0]))
-        >>> alpha.tolist(), diag.path
-        ([1.0, 2.0], 'cholesky')
+        >>> alpha.tolist(), diag.path, diag.residual
+        ([1.0, 2.0], 'cholesky', 0.0)
     """
     k = _check_kernel("k_train_train", k_train_train)
     ridge = check_finite_number("ridge", ridge, minimum=0.0)
     y = as_targets("y_train", y_train, k.shape[0])
-    alpha, _, diag = _solve(k, y, ridge, None, k.shape[0], solve_dtype)
+    alpha, _, diag = _solve(
+        k, y, ridge, None, k.shape[0], solve_dtype, diagnostics, "k_train_train"
+    )
     return (alpha[:, 0] if np.ndim(y_train) == 1 else alpha), diag
 
 
@@ -408,8 +577,12 @@ class KernelRegression:
         return (
             f"KernelRegression(get={self.get!r}, method={self.method!r}, ridge={self.ridge}, "
             f"n_train={d.n_train}, n_unique={d.n_unique}, path={d.path!r}, "
-            f"condition_number={d.condition_number:.3g})"
+            f"condition_number={_fmt(d.condition_number)}, residual={_fmt(d.residual)})"
         )
+
+
+def _fmt(value: float | None) -> str:
+    return "None" if value is None else f"{value:.3g}"
 
 
 def _require_architecture(net: Any) -> None:
@@ -442,6 +615,7 @@ def kernel_regression(
     key: Any = None,
     dtype: str | None = None,
     solve_dtype: str = "float64",
+    diagnostics: str = "cheap",
 ) -> KernelRegression:
     r"""Predictor of the infinitely wide ``net`` trained to convergence on ``(x_train, y_train)``.
 
@@ -466,6 +640,8 @@ def kernel_regression(
             from the same ``n_samples`` networks drawn from ``key``).
         dtype: kernel dtype, ``"float32"``, ``"float64"`` or ``None`` (jax's default).
         solve_dtype: dtype of the linear solve (default float64, whatever the kernel's).
+        diagnostics: ``"cheap"`` (default), ``"full"`` or ``"none"``: what
+            ``.diagnostics`` reports (see :class:`SolveDiagnostics`).
 
     Returns:
         A :class:`KernelRegression` with ``.predict(x)`` and ``.diagnostics``.
@@ -479,14 +655,17 @@ def kernel_regression(
     """
     ridge = check_finite_number("ridge", ridge, minimum=0.0)
     if not isinstance(net, Architecture):
-        return _precomputed_regression(net, x_train, y_train, ridge, solve_dtype)
+        return _precomputed_regression(net, x_train, y_train, ridge, solve_dtype, diagnostics)
     source = _source(net, get, method, dtype, key, n_samples)
+    check_choice("diagnostics", diagnostics, DIAGNOSTICS)
     x = net.check_inputs("x_train", x_train)
     n = num_points(x)
     y = as_targets("y_train", y_train, n)
     x_unique, y_unique, counts = _merge_duplicates(x, y.astype(np.float64))
     k, rel_stderr = source(x_unique, None)
-    alpha, fact, diag = _solve(k, y_unique, ridge, counts, n, solve_dtype)
+    alpha, fact, diag = _solve(
+        k, y_unique, ridge, counts, n, solve_dtype, diagnostics, f"the {get} training kernel"
+    )
     diag = diag._replace(
         kernel_method=method,
         n_samples=source.n_samples if method == "monte_carlo" else 0,
@@ -498,7 +677,7 @@ def kernel_regression(
 
 
 def _precomputed_regression(
-    k: Any, x_train: Any, y_train: Any, ridge: float, solve_dtype: str
+    k: Any, x_train: Any, y_train: Any, ridge: float, solve_dtype: str, diagnostics: str
 ) -> KernelRegression:
     if x_train is not None:
         raise TypeError(
@@ -510,9 +689,10 @@ def _precomputed_regression(
         scale = float(np.linalg.norm(k.mean))
         rel = float(np.linalg.norm(k.stderr)) / scale if scale > 0 else float("inf")
         k, n_samples = k.mean, k.n_samples
-    k = _check_kernel("net (a precomputed kernel)", k)
+    name = "net (a precomputed kernel)"
+    k = _check_kernel(name, k)
     y = as_targets("y_train", y_train, k.shape[0])
-    alpha, fact, diag = _solve(k, y, ridge, None, k.shape[0], solve_dtype)
+    alpha, fact, diag = _solve(k, y, ridge, None, k.shape[0], solve_dtype, diagnostics, name)
     diag = diag._replace(kernel_method="precomputed", n_samples=n_samples, kernel_rel_stderr=rel)
     return KernelRegression(None, ridge, None, alpha, fact, diag, squeeze=np.ndim(y_train) == 1)
 
