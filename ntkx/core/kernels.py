@@ -52,6 +52,7 @@ from ntkx.core.protocol import (
     KernelPair,
     Params,
     cast_floats,
+    check_params,
     num_points,
     pad_batch,
 )
@@ -401,15 +402,7 @@ def empirical_kernel(
 
 
 def _check_params(net: Architecture, params: Any, plan: _Plan) -> None:
-    try:
-        structure = jax.eval_shape(net.apply, params, plan.x1[:1])
-    except Exception as err:  # jax raises TypeError/ValueError with internal detail
-        raise ValueError(
-            f"params do not fit this network and inputs with {net.input_dim(plan.x1)} features "
-            f"({type(err).__name__}: {str(err).splitlines()[0][:200]}); expected "
-            f"net.init(key, {net.input_dim(plan.x1)})."
-        ) from None
-    del structure
+    check_params(net, params, plan.x1[:1])
     for leaf in jax.tree_util.tree_leaves(params):
         if not np.isfinite(np.asarray(leaf)).all():
             raise ValueError("params contain non-finite values; expected finite parameters.")

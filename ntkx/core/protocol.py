@@ -45,6 +45,7 @@ __all__ = [
     "KernelPair",
     "Params",
     "cast_floats",
+    "check_params",
     "num_points",
     "pad_batch",
     "partition_layers",
@@ -191,6 +192,21 @@ class Architecture(abc.ABC):
 
 
 # ---------------------------------------------------------------------- batches
+
+
+def check_params(net: Architecture, params: Any, x: Any, name: str = "params") -> Any:
+    """The output shape of ``net.apply(params, x)`` (``jax.ShapeDtypeStruct``), traced without
+    computing; ValueError naming ``name`` when the parameters do not fit the network and the
+    inputs (e.g. drawn for another feature size), instead of jax's internal shape error."""
+    try:
+        return jax.eval_shape(net.apply, params, x)
+    except Exception as err:  # jax raises TypeError/ValueError with internal detail
+        dim = net.input_dim(x)
+        raise ValueError(
+            f"{name} do not fit this network and inputs with {dim} features "
+            f"({type(err).__name__}: {str(err).splitlines()[0][:200]}); expected "
+            f"net.init(key, {dim})."
+        ) from None
 
 
 def num_points(x: Any) -> int:

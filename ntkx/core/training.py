@@ -54,7 +54,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from ntkx.core.kernels import kernel
 from ntkx.core.numerics import precision_context, resolve_dtype
-from ntkx.core.protocol import Architecture, Params
+from ntkx.core.protocol import Architecture, Params, check_params
 from ntkx.core.validation import as_targets, check_finite_number, check_positive_int
 
 __all__ = [
@@ -132,7 +132,7 @@ def _check_inputs(net: Architecture, x: Any, y: Any, params: Params) -> tuple[An
     x = net.check_inputs("x", x)
     n = _num_points(x)
     y2 = as_targets("y", y, n)
-    out = jax.eval_shape(lambda p, a: net.apply(p, a), params, x)
+    out = check_params(net, params, x)
     if tuple(out.shape) != (n, y2.shape[1]):
         raise ValueError(
             f"y has shape {np.shape(y)} but net.apply(params, x) has shape {tuple(out.shape)}; "
