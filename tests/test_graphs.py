@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse.csgraph
 
+from ntkx.graphs.batch import GraphBatch, check_graph_batch
 from ntkx.graphs.sampling import (
     FAMILIES,
     batch_graphs,
@@ -129,3 +130,61 @@ def test_single_degree_families_fail_the_spanning_condition(family):
     assert rep.rank <= 3 and not rep.satisfied
     if family in ("complete", "cycle", "4regular"):
         assert rep.rank == 2
+
+
+def _multigraph() -> nx.MultiGraph:
+    g = nx.MultiGraph()
+    g.add_edge(0, 1, weight=1.0)
+    g.add_edge(0, 1, weight=3.0)  # parallel edge: no single weight or degree
+    g.add_edge(1, 2, weight=2.0)
+    return g
+
+
+def _path_with_loop() -> nx.Graph:
+    g = nx.path_graph(4)
+    g.add_edge(1, 1)
+    return g
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda g: max_degree_label(g), "graph"),
+        (lambda g: shortest_path_label(g, 0, 2), "graph"),
+        (lambda g: batch_graphs([nx.path_graph(2), g], [np.ones((2, 1)), np.ones((3, 1))]),
+         "graphs\\[1\\]"),
+        (lambda g: spanning_rank([g]), "graphs\\[0\\]"),
+    ],
+)  # fmt: skip
+def test_multigraphs_and_self_loops_are_refused_everywhere(call, name):
+    # One rule for labels and adjacency alike: graphs are simple. A multigraph's parallel
+    # edges (weights 1 and 3) would give the label 1.0 and the adjacency 3.0; a self-loop
+    # counts twice in networkx's degree and once in an adjacency entry.
+    with pytest.raises(ValueError, match=f"{name} is a networkx multigraph.*MultiGraph"):
+        call(_multigraph())
+    with pytest.raises(ValueError, match=f"{name} has 1 self-loop\\(s\\) \\(first at node 1\\)"):
+        call(_path_with_loop())
+
+
+def test_simple_graph_labels_agree_with_adjacency_by_hand():
+    # The same hand-built graphs once simple: label and adjacency agree. Star with centre 0 and
+    # leaves 1-3, plus the edge 2-3: degrees (3, 1, 2, 2), max 3 = largest adjacency row sum.
+    g = nx.star_graph(3)
+    g.add_edge(2, 3)
+    batch = batch_graphs([g], [np.ones((4, 1))])
+    assert max_degree_label(g) == 3 == (np.asarray(batch.adjacency[0]) > 0).sum(1).max()
+    # Weighted triangle 0-1 (1), 1-2 (2), 0-2 (5): distance 0 -> 2 is 1 + 2 = 3, and the
+    # adjacency holds each weight once.
+    h = nx.Graph()
+    h.add_weighted_edges_from([(0, 1, 1.0), (1, 2, 2.0), (0, 2, 5.0)])
+    a = np.asarray(batch_graphs([h], [np.ones((3, 1))], weight="weight").adjacency[0])
+    assert shortest_path_label(h, 0, 2) == 3.0
+    np.testing.assert_array_equal(a, [[0, 1, 5], [1, 0, 2], [5, 2, 0]])
+
+
+def test_graph_batch_with_a_self_loop_is_refused():
+    batch = batch_graphs([nx.path_graph(3)], [np.ones((3, 1))])
+    adj = np.array(batch.adjacency)
+    adj[0, 2, 2] = 1.0
+    with pytest.raises(ValueError, match=r"x\.adjacency has a nonzero diagonal.*graph 0, node 2"):
+        check_graph_batch("x", GraphBatch(batch.features, adj, batch.mask))

@@ -44,6 +44,8 @@ class GraphBatch:
         features: node features ``(B, N, F)``.
         adjacency: symmetric weighted adjacency ``(B, N, N)``; ``adjacency[b, u, v] > 0`` iff
             ``(u, v)`` is an edge, with the edge weight as value (``1`` for unweighted graphs).
+            Graphs are simple: the diagonal is zero (no self-loops) and one entry holds one
+            edge (no parallel edges; see :func:`check_graph`).
         mask: ``(B, N)`` booleans, True for real nodes.
     """
 
@@ -89,8 +91,37 @@ class GraphBatch:
 
 
 def check_graph(name: str, graph: nx.Graph) -> None:
+    """Validate one networkx input graph: undirected, simple, non-empty, at least one edge.
+
+    The rule every graph entry point of ntkx shares (labels, batches, the spanning rank):
+    graphs are *simple*. A multigraph (``nx.MultiGraph``) is refused, since its parallel
+    edges have no single weight or degree that both the labels and the adjacency could use;
+    a self-loop is refused, since networkx counts it twice in a degree while an adjacency
+    entry counts it once. Collapse or drop them yourself first, by the rule your task needs,
+    e.g. ``nx.Graph(g)`` (keeps one edge per pair, the data of the last one added) and
+    ``g.remove_edges_from(nx.selfloop_edges(g))``.
+
+    Raises:
+        ValueError: naming ``name``, for anything but a non-empty simple undirected graph
+            with at least one edge.
+    """
     if not isinstance(graph, nx.Graph) or graph.is_directed():
         raise ValueError(f"{name}={graph!r} is not allowed; expected an undirected networkx graph.")
+    if graph.is_multigraph():
+        raise ValueError(
+            f"{name} is a networkx multigraph ({type(graph).__name__}), which is not allowed: "
+            "parallel edges have no single weight or degree shared by labels and adjacency. "
+            "Expected a simple nx.Graph; collapse it by the rule you need first (e.g. keep the "
+            "lightest edge per pair for shortest paths)."
+        )
+    loops = list(nx.selfloop_edges(graph))
+    if loops:
+        raise ValueError(
+            f"{name} has {len(loops)} self-loop(s) (first at node {loops[0][0]!r}), which are "
+            "not allowed: graphs must be simple (networkx counts a self-loop twice in a "
+            "degree, an adjacency entry once). Remove them with "
+            "g.remove_edges_from(nx.selfloop_edges(g))."
+        )
     if graph.number_of_nodes() == 0:
         raise ValueError(f"{name} is an empty graph (no nodes); expected at least one edge.")
     if graph.number_of_edges() == 0:
@@ -109,7 +140,8 @@ def batch_graphs(
     Nodes are relabelled ``0 .. n - 1`` in ``graph.nodes`` order.
 
     Args:
-        graphs: networkx graphs (each with at least one edge).
+        graphs: simple undirected networkx graphs, each with at least one edge (no
+            multigraphs, no self-loops: :func:`check_graph`).
         features: per graph an ``(n_nodes, F)`` array, rows in ``graph.nodes`` order.
         n_max: padded size (default: the largest graph); must be at least every graph's size.
         weight: edge attribute holding weights (positive, finite), or ``None`` for weight 1.
@@ -212,6 +244,14 @@ def check_graph_batch(name: str, x: Any, dim: int | None = None) -> GraphBatch:
         )
     if (np.diff(mask.astype(int), axis=1) > 0).any():
         raise ValueError(f"{name}.mask must list real nodes first (True then False per graph).")
+    diag = np.diagonal(adj, axis1=1, axis2=2)
+    if (diag != 0).any():
+        b0, u0 = (int(i) for i in np.argwhere(diag != 0)[0])
+        raise ValueError(
+            f"{name}.adjacency has a nonzero diagonal (a self-loop at graph {b0}, node {u0}), "
+            "which is not allowed: graphs must be simple (ntkx.gin adds self-loops itself with "
+            "self_loops=True). Expected zeros on the diagonal."
+        )
     pair = mask[:, :, None] & mask[:, None, :]
     if (adj[~pair] != 0).any():
         raise ValueError(f"{name}.adjacency has edges at padded nodes; expected zeros there.")
