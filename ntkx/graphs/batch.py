@@ -29,7 +29,13 @@ from jaxtyping import Array, Bool, Float
 
 from ntkx.core.validation import check_positive_int
 
-__all__ = ["GraphBatch", "batch_graphs", "check_graph", "check_graph_batch"]
+__all__ = [
+    "GraphBatch",
+    "batch_graphs",
+    "check_graph",
+    "check_graph_batch",
+    "weighted_adjacency",
+]
 
 
 @jax.tree_util.register_dataclass
@@ -128,6 +134,37 @@ def check_graph(name: str, graph: nx.Graph) -> None:
         raise ValueError(f"{name} has no edges; expected at least one edge.")
 
 
+def weighted_adjacency(
+    name: str, graph: nx.Graph, index: dict[Any, int], weight: str | None
+) -> np.ndarray:
+    """Dense symmetric weights ``(n, n)`` of ``graph``, rows in ``index`` order.
+
+    ``weight`` is the edge attribute of the weights (every edge needs a finite positive one;
+    ValueError naming ``name`` otherwise) or ``None`` for weight 1.
+    """
+    n = len(index)
+    adj = np.zeros((n, n))
+    edges = list(graph.edges(data=weight, default=np.nan)) if weight else list(graph.edges)
+    u = np.fromiter((index[e[0]] for e in edges), dtype=np.int64, count=len(edges))
+    v = np.fromiter((index[e[1]] for e in edges), dtype=np.int64, count=len(edges))
+    if weight:
+        try:
+            w = np.array([e[2] for e in edges], dtype=np.float64)
+        except (TypeError, ValueError):
+            w = np.full(len(edges), np.nan)
+        bad = ~(np.isfinite(w) & (w > 0))
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise ValueError(
+                f"{name} edge ({edges[k][0]}, {edges[k][1]}) has {weight}={edges[k][2]!r}; "
+                "expected a finite positive weight on every edge."
+            )
+    else:
+        w = np.ones(len(edges))
+    adj[u, v] = adj[v, u] = w
+    return adj
+
+
 def batch_graphs(
     graphs: Sequence[nx.Graph],
     features: Sequence[np.ndarray],
@@ -178,14 +215,7 @@ def batch_graphs(
         if not np.isfinite(f).all():
             raise ValueError(f"features[{i}] contains non-finite values; expected finite values.")
         index = {node: k for k, node in enumerate(g.nodes)}
-        for u, v, data in g.edges(data=True):
-            w = 1.0 if weight is None else float(data.get(weight, np.nan))
-            if not (np.isfinite(w) and w > 0):
-                raise ValueError(
-                    f"graphs[{i}] edge ({u}, {v}) has {weight}={w}; expected a finite positive "
-                    "weight."
-                )
-            adj[i, index[u], index[v]] = adj[i, index[v], index[u]] = w
+        adj[i, :n, :n] = weighted_adjacency(f"graphs[{i}]", g, index, weight)
         x[i, :n] = f
         mask[i, :n] = True
     return GraphBatch(x, adj, mask)
