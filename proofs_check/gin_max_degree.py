@@ -142,8 +142,9 @@ def check(quick: bool, seed: int) -> list[CheckResult]:
             )
         )
         results.append(
-            CRITERIA[f"gin_max_degree.{how}_max_beats_sum"].judge(
+            CRITERIA[f"gin_max_degree.{how}_max_beats_sum"].judge_comparison(
                 mx["test_mape"] / sm["test_mape"],
+                train_mape={"max readout": mx["train_mape"], "sum readout": sm["train_mape"]},
                 seed=seed,
                 description=f"{what}: test MAPE of max readout / sum readout (sum: "
                 f"{100 * sm['test_mape']:.3g}%; {fit})",

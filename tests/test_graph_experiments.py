@@ -332,3 +332,25 @@ def test_run_graph_experiment_on_custom_datasets() -> None:
     assert entry["test_set_mape"] == [{"big": pytest.approx(want, rel=1e-9)}]
     with pytest.raises(ValueError, match="data\\['tests'\\]\\['x'\\] has type list"):
         run_graph_experiment(config, progress=False, tests={"x": [1]})
+
+
+def test_normalize_and_init_scale_by_hand() -> None:
+    """--normalize: shortest path divides node feature 0 by 5 and weights and labels by the
+    largest training weight; max degree divides labels by their mean (hand values)."""
+    g = nx.Graph()
+    g.add_weighted_edges_from([(0, 1, 2.0), (1, 2, 4.0)])
+    g.graph.update(source=0, target=2)
+    sp = ntkx.shortest_path_dataset(graphs=[g], seed=0)
+    inputs, scale = graph_module._normalizer(GraphConfig(task="shortest_path", normalize=True), sp)
+    assert scale == 4.0  # the largest training weight
+    out = inputs(sp.batch)
+    np.testing.assert_allclose(out.adjacency[0], [[0, 0.5, 0], [0.5, 0, 1.0], [0, 1.0, 0]])
+    np.testing.assert_allclose(out.features[0, :, 0], np.asarray(sp.batch.features)[0, :, 0] / 5)
+    np.testing.assert_array_equal(out.features[0, :, 1:], sp.batch.features[0, :, 1:])
+    md = ntkx.max_degree_dataset(graphs=[nx.star_graph(2), nx.star_graph(4)])
+    inputs, scale = graph_module._normalizer(GraphConfig(normalize=True), md)
+    assert scale == 3.0 and inputs(md.batch) is md.batch  # mean of labels 2 and 4
+    _, one = graph_module._normalizer(GraphConfig(), md)
+    assert one == 1.0
+    with pytest.raises(ValueError, match=r"init_scale=0\.0 is not allowed"):
+        GraphConfig(init_scale=0.0)

@@ -387,4 +387,5 @@ def test_examples_take_thresholds_from_proofs_check(path: pathlib.Path) -> None:
         for n in ast.walk(tree)
         if isinstance(n, ast.Call)
     }
-    assert "judge" in calls and "report_verdicts" in calls and "make_result" not in calls
+    assert calls & {"judge", "judge_comparison"} and "report_verdicts" in calls
+    assert "make_result" not in calls

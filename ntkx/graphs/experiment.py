@@ -53,6 +53,7 @@ from ntkx.core.protocol import Architecture
 from ntkx.core.solvers import kernel_regression
 from ntkx.core.training import train_adam
 from ntkx.core.validation import check_choice, check_finite_number, check_positive_int
+from ntkx.graphs.batch import GraphBatch
 from ntkx.graphs.gin import gin
 from ntkx.graphs.message_passing import AGGREGATIONS, gnn
 from ntkx.graphs.sampling import (
@@ -232,6 +233,16 @@ class GraphConfig:
     """Adam learning rate (default: max_degree 0.01, shortest_path 0.005)"""
     batch_size: int | None = None
     """Adam batch size (default: max_degree 64, shortest_path 32)"""
+    lr_halving_every: int = 50
+    """epochs between halvings of the Adam learning rate (the paper: 50)"""
+    init_scale: float = 1.0
+    """finite GNNs: every initial parameter times this (a smaller start for sum models, whose
+    outputs at initialisation grow with the degree; the architecture is unchanged)"""
+    normalize: bool = False
+    """finite GNNs train on O(1) inputs and labels: shortest_path divides the random node
+    feature by 5 (its range) and the edge weights and distances by the largest training
+    weight; max_degree divides the labels by their training mean; predictions are scaled
+    back (relative errors are unchanged by the label scale)"""
     mc_samples: int | None = None
     """networks averaged by a Monte Carlo kernel (default 8; quick 2)"""
     monte_carlo: bool = False
@@ -290,8 +301,14 @@ class GraphConfig:
         set_(self, "readouts", _choices("readouts", self.readouts, AGGREGATIONS))
         for name in ("n_train", "n_test", "depth", "width", "epochs", "batch_size"):
             set_(self, name, check_positive_int(name, getattr(self, name)))
-        for name in ("mc_samples", "n_seeds"):
+        for name in ("mc_samples", "n_seeds", "lr_halving_every"):
             set_(self, name, check_positive_int(name, getattr(self, name)))
+        set_(
+            self,
+            "init_scale",
+            check_finite_number("init_scale", self.init_scale, minimum=0.0, strict=True),
+        )
+        check_choice("normalize", self.normalize, (True, False))
         set_(
             self,
             "learning_rate",
@@ -428,22 +445,47 @@ def _fit_finite(
 ) -> tuple[float, list[np.ndarray], dict[str, Any]]:
     k_init, k_train = jax.random.split(key)
     params = net.init(k_init, train.batch.feature_dim)
+    if config.init_scale != 1.0:
+        params = jax.tree_util.tree_map(lambda p: p * config.init_scale, params)
+    inputs, label_scale = _normalizer(config, train)
     res = train_adam(
         net,
         params,
-        train.batch,
-        train.labels,
+        inputs(train.batch),
+        train.labels / label_scale,
         key=k_train,
         learning_rate=config.learning_rate,
         epochs=config.epochs,
         batch_size=config.batch_size,
         weight_decay=1e-5,
-        lr_halving_every=50,
+        lr_halving_every=config.lr_halving_every,
         progress=verbose,
     )
-    train_pred = np.asarray(net.apply(res.params, train.batch))[:, 0]
-    preds = [np.asarray(net.apply(res.params, t.batch))[:, 0] for t in tests]
-    return _mape(train.labels, train_pred), preds, {"final_loss": float(res.losses[-1])}
+
+    def predict(batch: GraphBatch) -> np.ndarray:
+        return label_scale * np.asarray(net.apply(res.params, inputs(batch)))[:, 0]
+
+    preds = [predict(t.batch) for t in tests]
+    return _mape(train.labels, predict(train.batch)), preds, {"final_loss": float(res.losses[-1])}
+
+
+def _normalizer(config: GraphConfig, train: GraphData) -> tuple[Any, float]:
+    """``(inputs, label_scale)`` of ``config.normalize``: the map applied to every batch and
+    the factor the labels are divided by (see :class:`GraphConfig`)."""
+    if not config.normalize:
+        return (lambda batch: batch), 1.0
+    if config.task == "max_degree":
+        return (lambda batch: batch), float(np.mean(np.abs(train.labels)))
+    adj = np.asarray(train.batch.adjacency)
+    w_max = float(adj.max())
+    feature_range = 5.0  # the range of shortest_path_dataset's random node feature
+
+    def inputs(batch: GraphBatch) -> GraphBatch:
+        f = np.array(batch.features, dtype=np.float64)
+        f[..., 0] /= feature_range
+        return GraphBatch(f, np.asarray(batch.adjacency) / w_max, batch.mask)
+
+    return inputs, w_max
 
 
 def _fit_kernel(
