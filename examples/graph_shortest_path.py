@@ -30,21 +30,30 @@ SEED = 0
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
+    parser.add_argument("--epochs", type=int, default=None, help="Adam epochs (default 1000)")
     args = parser.parse_args(argv)
     if args.quick:
         kw = {"n_train": 64, "n_test": 12, "train_sizes": (6, 9), "test_sizes": ((12, 16),),
               "width": 32, "epochs": 100, "batch_size": 16}  # fmt: skip
     else:
-        kw = {"n_train": 300, "n_test": 40, "train_sizes": (20, 30), "test_sizes": ((50, 100),),
-              "width": 64, "epochs": 60}  # fmt: skip
+        kw = {"n_train": 200, "n_test": 40, "train_sizes": (20, 30),
+              "test_sizes": ((50, 100), (200, 200)), "width": 64, "epochs": 1000,
+              "lr_halving_every": 300}  # fmt: skip
+    if args.epochs is not None:
+        kw["epochs"] = args.epochs
+        kw["lr_halving_every"] = max(1, args.epochs * 3 // 10)
+    # The recipe that makes the sum-aggregation model fit its training graphs (measured in
+    # benchmarks/graph_fit_recipes.py): O(1) inputs and labels and a 0.3x smaller initial
+    # network; the same recipe for both architectures, which are unchanged.
+    recipe = {"normalize": True, "init_scale": 0.3}
     config = GraphConfig(
         task="shortest_path", method="finite", aggregations=("min", "sum"), readouts=("min",),
-        test_weight_range=(1.0, 10.0), **kw,
+        test_weight_range=(1.0, 10.0), **recipe, **kw,
     )  # fmt: skip
     arch = run_graph_experiment(config)["metrics"]["architectures"]
     names = {"min": "min-agg/min-readout", "sum": "sum-agg/min-readout"}
-    mn = arch[names["min"]]["size_mape_mean"][-1]
-    sm = arch[names["sum"]]["size_mape_mean"][-1]
+    mn = arch[names["min"]]["size_mape_mean"][0]  # the first bin: 50-100 nodes (quick 12-16)
+    sm = arch[names["sum"]]["size_mape_mean"][0]
     ratio = sm / mn if mn > 0 else float("inf")
     summary: dict = {"min_agg_mape": mn, "sum_agg_mape": sm, "ratio": ratio}
     for agg, name in names.items():

@@ -300,11 +300,11 @@ def test_graph_main_reads_graph_files_and_separates_axes(tmp_path: Path, monkeyp
     assert w.max() <= 5 and np.asarray(wonly.batch.adjacency).max() > 5  # the axis varied
     assert sorted(file_set.batch.num_nodes.tolist()) == [9, 12]
     assert list(m["test_sets"]) == sorted(
-        ["in_distribution", "weights_only", "sizes_only", "both", "test_graphs"]
+        ["in_distribution", "weights_only", "sizes_only 10-12", "both 10-12", "test_graphs"]
     )
     assert m["test_sets"]["test_graphs"]["nodes"] == [9, 12]
     entry = m["architectures"]["min-agg/min-readout"]
-    assert entry["test_set_mape"][0]["both"] == entry["size_mape"][0][-1]
+    assert entry["test_set_mape"][0]["both 10-12"] == entry["size_mape"][0][-1]
     assert set(entry["test_set_mape_mean"]) == set(m["test_sets"])
     # bad files and conflicting flags: usage errors (exit 2), nothing run
     bad = [*argv[:-2], "--out", str(tmp_path / "bad")]

@@ -217,8 +217,8 @@ class GraphConfig:
     separate_axes: bool = True
     """shortest_path with test weights other than the training weights: also test one axis at
     a time, as the test sets in_distribution (training sizes and weights), weights_only
-    (training sizes, test weights), sizes_only (last size bin, training weights) and both (the
-    last size bin's number)"""
+    (training sizes, test weights), 'sizes_only LO-HI' per size bin (training weights) and
+    'both LO-HI' (the size bin's own number: its sizes and the test weights)"""
     train_graphs: Path | None = None
     """train on the graphs of this file instead of sampled ones: GraphML (.graphml; edge
     attribute weight and graph attributes source/target are used when present) or graph6
@@ -602,7 +602,7 @@ def _run(config: GraphConfig, ctx: RunContext) -> dict[str, Any]:
                     for key, sizes, w in (
                         ("in_distribution", config.train_sizes, train_w),
                         ("weights_only", config.train_sizes, test_w),
-                        ("sizes_only", bins[-1], train_w),
+                        *((f"sizes_only {lo}-{hi}", (lo, hi), train_w) for lo, hi in bins),
                     ):
                         sets[key] = _dataset(
                             config, n_test, fam0, sizes, test=True, rng=rng, weights=w
@@ -613,12 +613,13 @@ def _run(config: GraphConfig, ctx: RunContext) -> dict[str, Any]:
                             "nodes": list(sizes),
                             "weights": list(w or config.test_weight_range),
                         }
-                    described["both"] = {
-                        "source": "the last size bin",
-                        "family": fam0[0],
-                        "nodes": list(bins[-1]),
-                        "weights": list(config.test_weight_range),
-                    }
+                    for i, (lo, hi) in enumerate(bins):
+                        described[f"both {lo}-{hi}"] = {
+                            "source": f"size bin {i}",
+                            "family": fam0[0],
+                            "nodes": [lo, hi],
+                            "weights": list(config.test_weight_range),
+                        }
                 if "test_graphs" in files:
                     sets["test_graphs"] = _dataset(
                         config, n_test, (), (0, 0), test=True, rng=rng,
@@ -659,7 +660,8 @@ def _run(config: GraphConfig, ctx: RunContext) -> dict[str, Any]:
             for key, t, p in zip(sets, extra_tests, preds[n_size + n_fam :], strict=True)
         }
         if sep:
-            by_set["both"] = entry["size_mape"][-1][-1]
+            for (lo, hi), value in zip(bins, entry["size_mape"][-1], strict=True):
+                by_set[f"both {lo}-{hi}"] = value
         entry["test_set_mape"].append(by_set)
         for k, v in extra.items():
             entry[k].append(to_jsonable(v))
