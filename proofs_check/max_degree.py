@@ -38,7 +38,11 @@ outcome is the largest absolute percentage error over the test graphs.
   finite trained networks with the same two criteria.
 * The two comparisons (``shared_degree_vs_general``, ``max_beats_sum_readout``) pass the
   fit gate first (:meth:`~proofs_check.Criterion.judge_comparison`): every compared
-  predictor's training MAPE at most 5%, else the row is *not comparable* (info).
+  predictor's training MAPE at most 5%, else the row is *not comparable* (info). With
+  identical features a one-layer sum-aggregation sum-readout GNN computes ``a |E| + b`` (every
+  message is the same vector), so it cannot fit max degree on general graphs at any width:
+  its NTK predictor's training MAPE is 6.8% with ``--quick`` and the readout comparison is
+  reported as not comparable.
 * ``max_degree.flags`` (an *info* row, neither pass nor fail: the theorem
   claims sufficiency only) lists the families where the condition and the
   outcome disagree. Measured here: stars fail the condition (rank 2) yet

@@ -699,7 +699,7 @@ def _plot(metrics: dict[str, Any], ctx: RunContext) -> dict[str, str]:
     sets = list(metrics.get("test_sets") or {})
     if sets:
         files["test_sets"] = plot_per_family(
-            sets,
+            [k.replace(" ", "\n").replace("_", "\n") for k in sets],  # short tick labels
             {label(name): [e["test_set_mape_mean"][k] for k in sets] for name, e in archs.items()},
             ctx.out_dir / "test_sets.png",
             xlabel="test set",
