@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> dict:
         sm = arch["sum-agg/sum-readout"]["size_mape_mean"][-1]
         summary[method] = {
             "max_readout_train_mape": arch["sum-agg/max-readout"]["train_mape"][0],
+            "sum_readout_train_mape": arch["sum-agg/sum-readout"]["train_mape"][0],
             "max_readout_mape": mx,
             "sum_readout_mape": sm,
             "ratio": sm / mx if mx > 0 else float("inf"),
@@ -116,8 +117,20 @@ def main(argv: list[str] | None = None) -> dict:
                 f"{what}: max-readout test MAPE / sum-readout's ({mx:.3g}% / {sm:.3g}%)",
             ),
         ]
+        # the comparison counts only if both readouts fit their training graphs (fit gate)
+        fits = {
+            "max readout": s["max_readout_train_mape"] / 100,
+            "sum readout": s["sum_readout_train_mape"] / 100,
+        }
         for rule, value, description in rows:
-            if checked[method]:
+            if checked[method] and rule.name.endswith("beats_sum_readout"):
+                verdicts.append(
+                    rule.judge_comparison(
+                        value, train_mape=fits, seed=SEED, description=description
+                    )
+                )
+            elif checked[method]:
+                description += f" (train MAPE {s['max_readout_train_mape']:.3g}%)"
                 verdicts.append(rule.judge(value, seed=SEED, description=description))
             else:
                 verdicts.append(

@@ -51,10 +51,14 @@ from ntkx.graphs.gin import GIN, gin
 from ntkx.graphs.message_passing import GNN, gnn
 from ntkx.graphs.sampling import (
     FAMILIES,
+    choose_source_target,
     max_degree_dataset,
+    read_graphs,
     sample_graph,
     shortest_path_dataset,
+    shortest_path_targets,
     spanning_rank,
+    write_graphs,
 )
 from ntkx.metrics import (
     directional_linearity,
@@ -86,6 +90,7 @@ __all__ = [
     "StaxNetwork",
     "TrainResult",
     "batch_graphs",
+    "choose_source_target",
     "directional_linearity",
     "empirical_kernel",
     "error_report",
@@ -109,8 +114,10 @@ __all__ = [
     "mse",
     "nngp_posterior",
     "rays",
+    "read_graphs",
     "sample_graph",
     "shortest_path_dataset",
+    "shortest_path_targets",
     "slope_convergence",
     "solve_kernel_system",
     "spanning_rank",
@@ -119,4 +126,5 @@ __all__ = [
     "train_gd",
     "training_set",
     "unit_directions",
+    "write_graphs",
 ]

@@ -131,12 +131,22 @@ class RunContext:
         Output directory, available as ``ctx.out_dir`` (a Path, or None).
     progress : bool
         Show log lines and progress bars on stderr.
+    data : dict or None
+        In-memory inputs given to :func:`run_experiment` (``ctx.data``, e.g. a custom
+        dataset); the run function says which keys it reads. Not part of the config, so the
+        run should describe them in its metrics.
     """
 
     def __init__(
-        self, name: str, out_dir: str | os.PathLike[str] | None = None, *, progress: bool = True
+        self,
+        name: str,
+        out_dir: str | os.PathLike[str] | None = None,
+        *,
+        progress: bool = True,
+        data: dict[str, Any] | None = None,
     ) -> None:
         self.name = name
+        self.data: dict[str, Any] = dict(data or {})
         self.out_dir = None if out_dir is None else Path(out_dir)
         self.verbose = bool(progress)
         self.timings: dict[str, float] = {}
@@ -293,8 +303,12 @@ def run_experiment(
     out_dir: str | os.PathLike[str] | None = None,
     *,
     progress: bool = True,
+    data: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run ``experiment`` on ``config``; return the result record (see the module docstring).
+
+    ``data`` (optional): in-memory inputs for the run function, as ``ctx.data`` (for example a
+    custom dataset; which keys are read is the experiment's to document).
 
     With ``out_dir`` (created if needed, checked writable before running) the plots are
     made and the record is written to ``out_dir/result.json``; ``files`` holds paths
@@ -307,7 +321,9 @@ def run_experiment(
             f"(the config type of experiment {experiment.name!r})."
         )
     out = None if out_dir is None else _prepare_out_dir(out_dir, "out_dir")
-    ctx = RunContext(experiment.name, out, progress=progress)
+    if data is not None and not isinstance(data, dict):
+        raise ValueError(f"data has type {type(data).__name__}; expected a dict or None.")
+    ctx = RunContext(experiment.name, out, progress=progress, data=data)
     interrupted = False
     metrics: dict[str, Any] | None = None
     try:

@@ -31,6 +31,7 @@ from __future__ import annotations
 from typing import Final
 
 from proofs_check._framework import (
+    FIT_MAPE,
     CheckResult,
     Criterion,
     all_criteria,
@@ -48,6 +49,7 @@ from proofs_check._framework import (
 )
 
 __all__ = [
+    "FIT_MAPE",
     "MODULES",
     "CheckResult",
     "Criterion",

@@ -30,13 +30,14 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, NamedTuple
 
 from ntkx.core.validation import check_out_dir
 
 __all__ = [
     "COMPARISONS",
+    "FIT_MAPE",
     "CheckResult",
     "Criterion",
     "all_criteria",
@@ -54,6 +55,11 @@ __all__ = [
     "write_plots",
 ]
 
+#: The fit gate (:meth:`Criterion.judge_comparison`): a comparison of models is judged only
+#: when every compared model's training MAPE (a fraction) is at most this; 5% is small next to
+#: the test errors the paper's comparisons separate (the losing side's are 50-1000%), and
+#: large enough for finite networks trained with Adam to reach.
+FIT_MAPE: Final = 0.05
 #: Allowed comparisons between the measured value and the threshold.
 #: ``"in"`` takes a ``(low, high)`` threshold (inclusive).
 COMPARISONS: Final = ("<", "<=", ">", ">=", "in")
@@ -257,6 +263,56 @@ class Criterion(NamedTuple):
                     "would_pass": would,
                 },
             },
+        )
+
+    def judge_comparison(
+        self,
+        measured: float,
+        *,
+        train_mape: Mapping[str, float],
+        seed: int,
+        description: str,
+        details: dict[str, Any] | None = None,
+        fit_mape: float | None = None,
+    ) -> CheckResult:
+        """The verdict on a *comparison* of models, given only when every model fits.
+
+        The fit gate: a comparison (say min against sum aggregation) means something only if
+        every compared model first reaches a small training error. ``train_mape`` maps each
+        compared model to its training MAPE, **as a fraction** (0.05 = 5%). When every one is
+        at most ``fit_mape`` (default :data:`FIT_MAPE`, 5%) this is :meth:`judge` (with the
+        training errors appended to the description and in ``details``); otherwise the row is
+        *not comparable*: an info row (never a pass, never a fail) whose reason names the
+        models that did not fit (:meth:`inform`).
+
+        Example:
+            >>> rule = Criterion("Sec. 4", "x.min_beats_sum", 3.0, ">", "a clear separation")
+            >>> rule.judge_comparison(14.0, train_mape={"min": 0.01, "sum": 0.03}, seed=0,
+            ...                       description="MAPE ratio").status
+            'pass'
+            >>> row = rule.judge_comparison(14.0, train_mape={"min": 0.01, "sum": 5.3}, seed=0,
+            ...                             description="MAPE ratio")
+            >>> row.status, row.passed, row.reason.split(":")[1].strip()
+            ('info', None, 'not comparable')
+        """
+        gate = FIT_MAPE if fit_mape is None else float(fit_mape)
+        if not train_mape:
+            raise ValueError("train_mape is empty; expected the training MAPE of every model.")
+        fits = {k: float(v) for k, v in train_mape.items()}
+        unfit = {k: v for k, v in fits.items() if not compare(v, gate, "<=")}
+        text = ", ".join(f"{k} {100 * v:.3g}%" for k, v in fits.items())
+        extra = {**(details or {}), "train_mape": fits, "fit_mape": gate, "comparable": not unfit}
+        described = f"{description}; training MAPE: {text}"
+        if not unfit:
+            return self.judge(measured, seed=seed, description=described, details=extra)
+        bad = ", ".join(f"{k} ({100 * v:.3g}%)" for k, v in unfit.items())
+        return self.inform(
+            measured,
+            seed=seed,
+            description=described,
+            why=f"not comparable: {bad} did not fit its training data (fit gate: training "
+            f"MAPE <= {100 * gate:.3g}% for every compared model)",
+            details=extra,
         )
 
     def statement(self) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from verdicts import judged_verdicts
 
-from proofs_check import CheckResult
+from proofs_check import FIT_MAPE, CheckResult
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
 
@@ -33,29 +33,56 @@ def _verdicts(res: dict[str, Any]) -> list[CheckResult]:
     return judged_verdicts(res)
 
 
+def _gated(verdict: CheckResult, train_mape_percent: dict[str, float]) -> None:
+    """The fit gate, recomputed here: a comparison is judged iff every compared model's
+    training MAPE is at most FIT_MAPE; otherwise it is an info row saying "not comparable"."""
+    fits = all(v / 100 <= FIT_MAPE for v in train_mape_percent.values())
+    assert verdict.details["train_mape"] == pytest.approx(
+        {k: v / 100 for k, v in train_mape_percent.items()}
+    )
+    if fits:
+        assert verdict.status in ("pass", "fail")
+    else:
+        assert verdict.status == "info" and verdict.passed is None
+        assert "not comparable" in verdict.reason
+
+
 def test_graph_max_degree_quick_one_layer(capsys: Any) -> None:
     # the quick size judges the one-layer setting, for both predictors
     res = _run("graph_max_degree", ["--quick", "--depth", "1"])
-    verdicts = _verdicts(res)
-    assert len(verdicts) == len(res["verdicts"]) == 4
-    expected = []
+    by_name = {(v.name, v.description.split(":")[0]): v for v in res["verdicts"]}
+    assert len(by_name) == len(res["verdicts"]) == 4
     for method in ("finite", "kernel"):
         s = res[method]
         assert s["ratio"] == pytest.approx(s["sum_readout_mape"] / s["max_readout_mape"])
-        expected += [
-            ("max_degree.max_readout_extrapolates", s["max_readout_mape"] / 100),
-            ("max_degree.max_beats_sum_readout", s["max_readout_mape"] / s["sum_readout_mape"]),
-        ]
-    assert [(v.name, v.measured) for v in verdicts] == expected
+        rows = [v for (n, d), v in by_name.items() if f", {method} (" in d]
+        ext, beats = sorted(rows, key=lambda v: v.name, reverse=True)
+        assert ext.name == "max_degree.max_readout_extrapolates"
+        assert ext.measured == pytest.approx(s["max_readout_mape"] / 100)
+        assert f"train MAPE {s['max_readout_train_mape']:.3g}%" in ext.description
+        assert beats.measured == pytest.approx(s["max_readout_mape"] / s["sum_readout_mape"])
+        _gated(beats, {"max readout": s["max_readout_train_mape"],
+                       "sum readout": s["sum_readout_train_mape"]})  # fmt: skip
+    _verdicts(res)
     assert res["spanning_rank"] == [4]
-    assert "all 4 judged claims hold" in capsys.readouterr().out
+    assert "judged claims hold" in capsys.readouterr().out
 
 
 def test_graph_shortest_path_quick() -> None:
     res = _run("graph_shortest_path", ["--quick"])
-    [verdict] = _verdicts(res)
+    [verdict] = res["verdicts"]
     assert verdict.name == "shortest_path.min_beats_sum"
     assert verdict.measured == pytest.approx(res["sum_agg_mape"] / res["min_agg_mape"])
+    _gated(verdict, {"min aggregation": res["min_agg_train_mape"],
+                     "sum aggregation": res["sum_agg_train_mape"]})  # fmt: skip
+    lo, hi = 12, 16  # the example's --quick test bin
+    for agg in ("min", "sum"):  # one axis at a time; "both" is the size-bin number
+        sets = res[f"{agg}_agg_test_sets"]
+        assert set(sets) == {"in_distribution", "weights_only", f"sizes_only {lo}-{hi}",
+                             f"both {lo}-{hi}"}  # fmt: skip
+    assert res["min_agg_test_sets"][f"both {lo}-{hi}"] == res["min_agg_mape"]
+    if verdict.status != "info":
+        _verdicts(res)
 
 
 def test_graph_families_quick() -> None:
@@ -71,11 +98,15 @@ def test_graph_families_quick() -> None:
         "4regular": 2,
     }
     bad = ("cycle", "ladder", "4regular")
-    assert verdicts == {
+    measured = {v.name: v.measured for v in res["verdicts"]}
+    assert measured == {
         "max_degree.shared_degree_condition_fails": 2,
         "max_degree.shared_degree_vs_general": table["general"]["test_mape"]
         / min(table[f]["test_mape"] for f in bad),
     }
+    assert verdicts["max_degree.shared_degree_condition_fails"] == 2
+    [vs] = [v for v in res["verdicts"] if v.name == "max_degree.shared_degree_vs_general"]
+    _gated(vs, {f: table[f]["train_mape"] for f in ("general", *bad)})
 
 
 @pytest.mark.slow

@@ -22,6 +22,7 @@ import pytest
 
 import proofs_check
 from proofs_check import (
+    FIT_MAPE,
     CheckResult,
     Criterion,
     all_criteria,
@@ -81,6 +82,27 @@ def test_criterion_judges_and_informs() -> None:
     assert rule.statement() == "< 1" and Criterion("C", "c.in", (0, 1), "in", "r").statement() == (
         "in [0, 1]"
     )
+
+
+def test_judge_comparison_is_the_fit_gate() -> None:
+    rule = Criterion("Sec. 4", "x.min_beats_sum", 3.0, ">", "a clear separation")
+    # every model at most FIT_MAPE (5%, inclusive): judged like judge(), pass or fail
+    ok = rule.judge_comparison(4.0, train_mape={"a": 0.05, "b": 0.0}, seed=1, description="r")
+    assert (ok.status, ok.passed, ok.reason) == ("pass", True, rule.reason)
+    assert ok.details["comparable"] is True and "training MAPE: a 5%, b 0%" in ok.description
+    low = rule.judge_comparison(2.0, train_mape={"a": 0.01}, seed=1, description="r")
+    assert (low.status, low.passed) == ("fail", False)
+    # one model above the gate (or a nan training error): "not comparable", never pass or fail
+    for bad in (0.0501, float("nan")):
+        row = rule.judge_comparison(4.0, train_mape={"a": 0.01, "b": bad}, seed=1, description="r")
+        assert (row.status, row.passed) == ("info", None)
+        assert "not comparable: b (" in row.reason and row.details["criterion"]["would_pass"]
+    looser = rule.judge_comparison(
+        4.0, train_mape={"a": 0.09}, seed=1, description="r", fit_mape=0.1
+    )
+    assert looser.status == "pass" and FIT_MAPE == 0.05
+    with pytest.raises(ValueError, match="train_mape is empty"):
+        rule.judge_comparison(4.0, train_mape={}, seed=1, description="r")
 
 
 def test_criteria_refuses_bad_rules(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -339,7 +361,17 @@ def test_every_claim_has_one_criterion(quick_run: tuple[int, dict]) -> None:
             rule.reason,
         ), r["name"]
     assert len({r["name"] for r in judged}) == len(judged)
-    assert set(rules) - {r["name"] for r in judged} == FULL_RUN_ONLY
+    # a comparison whose models did not all fit their training data is reported, not judged
+    # (the fit gate): an info row with the criterion's verdict kept in its details
+    gated = {
+        r["name"]
+        for r in data["results"]
+        if r["status"] == "info" and r["details"].get("comparable") is False
+    }
+    for r in data["results"]:
+        if r["name"] in gated:
+            assert "not comparable" in r["reason"] and r["name"] in rules
+    assert set(rules) - {r["name"] for r in judged} - gated == FULL_RUN_ONLY
     for r in data["results"]:
         if r["status"] == "info":
             assert r["passed"] is None
@@ -387,4 +419,5 @@ def test_examples_take_thresholds_from_proofs_check(path: pathlib.Path) -> None:
         for n in ast.walk(tree)
         if isinstance(n, ast.Call)
     }
-    assert "judge" in calls and "report_verdicts" in calls and "make_result" not in calls
+    assert calls & {"judge", "judge_comparison"} and "report_verdicts" in calls
+    assert "make_result" not in calls

@@ -29,7 +29,13 @@ from jaxtyping import Array, Bool, Float
 
 from ntkx.core.validation import check_positive_int
 
-__all__ = ["GraphBatch", "batch_graphs", "check_graph", "check_graph_batch"]
+__all__ = [
+    "GraphBatch",
+    "batch_graphs",
+    "check_graph",
+    "check_graph_batch",
+    "weighted_adjacency",
+]
 
 
 @jax.tree_util.register_dataclass
@@ -44,6 +50,8 @@ class GraphBatch:
         features: node features ``(B, N, F)``.
         adjacency: symmetric weighted adjacency ``(B, N, N)``; ``adjacency[b, u, v] > 0`` iff
             ``(u, v)`` is an edge, with the edge weight as value (``1`` for unweighted graphs).
+            Graphs are simple: the diagonal is zero (no self-loops) and one entry holds one
+            edge (no parallel edges; see :func:`check_graph`).
         mask: ``(B, N)`` booleans, True for real nodes.
     """
 
@@ -89,12 +97,72 @@ class GraphBatch:
 
 
 def check_graph(name: str, graph: nx.Graph) -> None:
+    """Validate one networkx input graph: undirected, simple, non-empty, at least one edge.
+
+    The rule every graph entry point of ntkx shares (labels, batches, the spanning rank):
+    graphs are *simple*. A multigraph (``nx.MultiGraph``) is refused, since its parallel
+    edges have no single weight or degree that both the labels and the adjacency could use;
+    a self-loop is refused, since networkx counts it twice in a degree while an adjacency
+    entry counts it once. Collapse or drop them yourself first, by the rule your task needs,
+    e.g. ``nx.Graph(g)`` (keeps one edge per pair, the data of the last one added) and
+    ``g.remove_edges_from(nx.selfloop_edges(g))``.
+
+    Raises:
+        ValueError: naming ``name``, for anything but a non-empty simple undirected graph
+            with at least one edge.
+    """
     if not isinstance(graph, nx.Graph) or graph.is_directed():
         raise ValueError(f"{name}={graph!r} is not allowed; expected an undirected networkx graph.")
+    if graph.is_multigraph():
+        raise ValueError(
+            f"{name} is a networkx multigraph ({type(graph).__name__}), which is not allowed: "
+            "parallel edges have no single weight or degree shared by labels and adjacency. "
+            "Expected a simple nx.Graph; collapse it by the rule you need first (e.g. keep the "
+            "lightest edge per pair for shortest paths)."
+        )
+    loops = list(nx.selfloop_edges(graph))
+    if loops:
+        raise ValueError(
+            f"{name} has {len(loops)} self-loop(s) (first at node {loops[0][0]!r}), which are "
+            "not allowed: graphs must be simple (networkx counts a self-loop twice in a "
+            "degree, an adjacency entry once). Remove them with "
+            "g.remove_edges_from(nx.selfloop_edges(g))."
+        )
     if graph.number_of_nodes() == 0:
         raise ValueError(f"{name} is an empty graph (no nodes); expected at least one edge.")
     if graph.number_of_edges() == 0:
         raise ValueError(f"{name} has no edges; expected at least one edge.")
+
+
+def weighted_adjacency(
+    name: str, graph: nx.Graph, index: dict[Any, int], weight: str | None
+) -> np.ndarray:
+    """Dense symmetric weights ``(n, n)`` of ``graph``, rows in ``index`` order.
+
+    ``weight`` is the edge attribute of the weights (every edge needs a finite positive one;
+    ValueError naming ``name`` otherwise) or ``None`` for weight 1.
+    """
+    n = len(index)
+    adj = np.zeros((n, n))
+    edges = list(graph.edges(data=weight, default=np.nan)) if weight else list(graph.edges)
+    u = np.fromiter((index[e[0]] for e in edges), dtype=np.int64, count=len(edges))
+    v = np.fromiter((index[e[1]] for e in edges), dtype=np.int64, count=len(edges))
+    if weight:
+        try:
+            w = np.array([e[2] for e in edges], dtype=np.float64)
+        except (TypeError, ValueError):
+            w = np.full(len(edges), np.nan)
+        bad = ~(np.isfinite(w) & (w > 0))
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise ValueError(
+                f"{name} edge ({edges[k][0]}, {edges[k][1]}) has {weight}={edges[k][2]!r}; "
+                "expected a finite positive weight on every edge."
+            )
+    else:
+        w = np.ones(len(edges))
+    adj[u, v] = adj[v, u] = w
+    return adj
 
 
 def batch_graphs(
@@ -109,7 +177,8 @@ def batch_graphs(
     Nodes are relabelled ``0 .. n - 1`` in ``graph.nodes`` order.
 
     Args:
-        graphs: networkx graphs (each with at least one edge).
+        graphs: simple undirected networkx graphs, each with at least one edge (no
+            multigraphs, no self-loops: :func:`check_graph`).
         features: per graph an ``(n_nodes, F)`` array, rows in ``graph.nodes`` order.
         n_max: padded size (default: the largest graph); must be at least every graph's size.
         weight: edge attribute holding weights (positive, finite), or ``None`` for weight 1.
@@ -146,14 +215,7 @@ def batch_graphs(
         if not np.isfinite(f).all():
             raise ValueError(f"features[{i}] contains non-finite values; expected finite values.")
         index = {node: k for k, node in enumerate(g.nodes)}
-        for u, v, data in g.edges(data=True):
-            w = 1.0 if weight is None else float(data.get(weight, np.nan))
-            if not (np.isfinite(w) and w > 0):
-                raise ValueError(
-                    f"graphs[{i}] edge ({u}, {v}) has {weight}={w}; expected a finite positive "
-                    "weight."
-                )
-            adj[i, index[u], index[v]] = adj[i, index[v], index[u]] = w
+        adj[i, :n, :n] = weighted_adjacency(f"graphs[{i}]", g, index, weight)
         x[i, :n] = f
         mask[i, :n] = True
     return GraphBatch(x, adj, mask)
@@ -212,6 +274,14 @@ def check_graph_batch(name: str, x: Any, dim: int | None = None) -> GraphBatch:
         )
     if (np.diff(mask.astype(int), axis=1) > 0).any():
         raise ValueError(f"{name}.mask must list real nodes first (True then False per graph).")
+    diag = np.diagonal(adj, axis1=1, axis2=2)
+    if (diag != 0).any():
+        b0, u0 = (int(i) for i in np.argwhere(diag != 0)[0])
+        raise ValueError(
+            f"{name}.adjacency has a nonzero diagonal (a self-loop at graph {b0}, node {u0}), "
+            "which is not allowed: graphs must be simple (ntkx.gin adds self-loops itself with "
+            "self_loops=True). Expected zeros on the diagonal."
+        )
     pair = mask[:, :, None] & mask[:, None, :]
     if (adj[~pair] != 0).any():
         raise ValueError(f"{name}.adjacency has edges at padded nodes; expected zeros there.")

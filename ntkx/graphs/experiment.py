@@ -40,8 +40,10 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, Final
 
 import jax
@@ -51,6 +53,7 @@ from ntkx.core.protocol import Architecture
 from ntkx.core.solvers import kernel_regression
 from ntkx.core.training import train_adam
 from ntkx.core.validation import check_choice, check_finite_number, check_positive_int
+from ntkx.graphs.batch import GraphBatch
 from ntkx.graphs.gin import gin
 from ntkx.graphs.message_passing import AGGREGATIONS, gnn
 from ntkx.graphs.sampling import (
@@ -58,6 +61,7 @@ from ntkx.graphs.sampling import (
     MIN_NODES,
     GraphData,
     max_degree_dataset,
+    read_graphs,
     shortest_path_dataset,
     spanning_rank,
 )
@@ -210,12 +214,35 @@ class GraphConfig:
     """edge weights of the training graphs (shortest_path; default 1 5)"""
     test_weight_range: tuple[float, float] | None = None
     """edge weights of the test graphs (default: max_degree 1 5, shortest_path 1 10)"""
+    separate_axes: bool = True
+    """shortest_path with test weights other than the training weights: also test one axis at
+    a time, as the test sets in_distribution (training sizes and weights), weights_only
+    (training sizes, test weights), 'sizes_only LO-HI' per size bin (training weights) and
+    'both LO-HI' (the size bin's own number: its sizes and the test weights)"""
+    train_graphs: Path | None = None
+    """train on the graphs of this file instead of sampled ones: GraphML (.graphml; edge
+    attribute weight and graph attributes source/target are used when present) or graph6
+    (.g6, unweighted); missing weights are drawn from weight_range. Leave n_train and
+    train_sizes unset: they are recorded from the file"""
+    test_graphs: Path | None = None
+    """an extra test set test_graphs from a file (formats as train_graphs; missing weights are
+    drawn from test_weight_range)"""
     epochs: int | None = None
     """Adam epochs (default 100; quick 3)"""
     learning_rate: float | None = None
     """Adam learning rate (default: max_degree 0.01, shortest_path 0.005)"""
     batch_size: int | None = None
     """Adam batch size (default: max_degree 64, shortest_path 32)"""
+    lr_halving_every: int = 50
+    """epochs between halvings of the Adam learning rate (the paper: 50)"""
+    init_scale: float = 1.0
+    """finite GNNs: every initial parameter times this (a smaller start for sum models, whose
+    outputs at initialisation grow with the degree; the architecture is unchanged)"""
+    normalize: bool = False
+    """finite GNNs train on O(1) inputs and labels: shortest_path divides the random node
+    feature by 5 (its range) and the edge weights and distances by the largest training
+    weight; max_degree divides the labels by their training mean; predictions are scaled
+    back (relative errors are unchanged by the label scale)"""
     mc_samples: int | None = None
     """networks averaged by a Monte Carlo kernel (default 8; quick 2)"""
     monte_carlo: bool = False
@@ -241,6 +268,24 @@ class GraphConfig:
         check_choice("features", self.features, FEATURES)
         check_choice("quick", self.quick, (True, False))
         check_choice("monte_carlo", self.monte_carlo, (True, False))
+        check_choice("separate_axes", self.separate_axes, (True, False))
+        if self.train_graphs is not None:
+            given = [n for n in ("n_train", "train_sizes") if getattr(self, n) is not None]
+            if given:
+                raise ValueError(
+                    f"{' and '.join(given)} given together with train_graphs; expected them "
+                    "unset: the training set is the file's graphs (their number and sizes are "
+                    "recorded in the config)."
+                )
+            set_(self, "train_graphs", Path(self.train_graphs))
+            sizes = [
+                g.number_of_nodes() for g in read_graphs(self.train_graphs, name="train_graphs")
+            ]
+            set_(self, "n_train", len(sizes))
+            set_(self, "train_sizes", (min(sizes), max(sizes)))
+        if self.test_graphs is not None:
+            set_(self, "test_graphs", Path(self.test_graphs))
+            read_graphs(self.test_graphs, name="test_graphs")
         task_defaults = TASK_DEFAULTS[self.task]
         for f in dataclasses.fields(self):
             if getattr(self, f.name) is None:
@@ -256,8 +301,14 @@ class GraphConfig:
         set_(self, "readouts", _choices("readouts", self.readouts, AGGREGATIONS))
         for name in ("n_train", "n_test", "depth", "width", "epochs", "batch_size"):
             set_(self, name, check_positive_int(name, getattr(self, name)))
-        for name in ("mc_samples", "n_seeds"):
+        for name in ("mc_samples", "n_seeds", "lr_halving_every"):
             set_(self, name, check_positive_int(name, getattr(self, name)))
+        set_(
+            self,
+            "init_scale",
+            check_finite_number("init_scale", self.init_scale, minimum=0.0, strict=True),
+        )
+        check_choice("normalize", self.normalize, (True, False))
         set_(
             self,
             "learning_rate",
@@ -277,12 +328,23 @@ class GraphConfig:
         )
         set_(self, "weight_range", _weight_range("weight_range", self.weight_range))
         set_(self, "test_weight_range", _weight_range("test_weight_range", self.test_weight_range))
-        _check_families("training", self.train_families, self.train_sizes[0], "train_sizes")
+        if self.train_graphs is None:
+            _check_families("training", self.train_families, self.train_sizes[0], "train_sizes")
         for lo, hi in self.test_sizes:
             _check_families("test", self.test_families[:1], lo, f"test_sizes bin {lo}-{hi}")
         _check_families("test", self.test_families, self.test_sizes[-1][0], "the last test bin")
         for agg, ro in self.architecture_names().values():
             self.spec(agg, ro)  # validates the architecture fields
+        for key in ("train_graphs", "test_graphs"):
+            path = getattr(self, key)
+            if path is not None:  # the task must be defined on every graph of the file
+                try:
+                    _dataset(
+                        self, 1, (), (0, 0), test=key == "test_graphs",
+                        rng=np.random.default_rng(0), graphs=read_graphs(path, name=key),
+                    )  # fmt: skip
+                except ValueError as err:
+                    raise ValueError(f"{key}={os.fspath(path)!r}: {err}") from None
 
     def architecture_names(self) -> dict[str, tuple[str, str]]:
         """``{"AGG-agg/READOUT-readout": (aggregation, readout)}`` for every combination."""
@@ -318,17 +380,59 @@ def _mape(y: Any, y_hat: Any) -> float:
 
 def _dataset(
     config: GraphConfig, n: int, families: Sequence[str], sizes: tuple[int, int], *, test: bool,
-    rng: np.random.Generator,
+    rng: np.random.Generator, weights: tuple[float, float] | None = None,
+    graphs: Sequence[Any] | None = None,
 ) -> GraphData:  # fmt: skip
-    weights = config.test_weight_range if test else config.weight_range
+    """Sampled graphs, or ``graphs`` (from a file) with features and missing weights drawn."""
+    if weights is None:
+        weights = config.test_weight_range if test else config.weight_range
+    sampling: tuple[Any, ...] = (n, families, sizes[0], sizes[1]) if graphs is None else ()
     if config.task == "max_degree":
         extra: dict[str, Any] = {}
         if test and config.features == "random":
             extra["feature_range"] = 10.0 if weights[1] > config.weight_range[1] else 5.0
         return max_degree_dataset(
-            n, families, sizes[0], sizes[1], features=config.features, seed=rng, **extra
+            *sampling, graphs=graphs, features=config.features, seed=rng, **extra
         )
-    return shortest_path_dataset(n, families, sizes[0], sizes[1], weight_range=weights, seed=rng)
+    return shortest_path_dataset(*sampling, graphs=graphs, weight_range=weights, seed=rng)
+
+
+def _describe(data: GraphData, source: str, weights: Any = None) -> dict[str, Any]:
+    """A custom or sampled test set, as recorded in the metrics (a hash for in-memory data)."""
+    sizes = data.batch.num_nodes
+    digest = hashlib.sha256()
+    for leaf in (data.batch.features, data.batch.adjacency, data.batch.mask, data.labels):
+        digest.update(np.ascontiguousarray(np.asarray(leaf, dtype=np.float64)).tobytes())
+    adj = np.asarray(data.batch.adjacency)
+    w = adj[adj > 0]
+    return {
+        "source": source,
+        "graphs": len(data.labels),
+        "nodes": [int(sizes.min()), int(sizes.max())],
+        "weights": list(weights) if weights is not None else [float(w.min()), float(w.max())],
+        "sha256": digest.hexdigest()[:16],
+    }
+
+
+def _check_custom(name: str, data: Any, task: str) -> GraphData:
+    if not isinstance(data, GraphData):
+        raise ValueError(
+            f"{name} has type {type(data).__name__}; expected an ntkx GraphData (from "
+            "max_degree_dataset or shortest_path_dataset, e.g. with graphs=...)."
+        )
+    dim = 3 if task == "shortest_path" else None
+    if dim is not None and data.batch.feature_dim != dim:
+        raise ValueError(
+            f"{name} has {data.batch.feature_dim} features per node; expected {dim} for "
+            f"task={task!r} (shortest_path_dataset's [U(-r, r), is_source, is_target])."
+        )
+    labels = np.asarray(data.labels, dtype=np.float64)
+    if not (np.isfinite(labels).all() and (labels != 0).all()):
+        raise ValueError(
+            f"{name}.labels contains zeros or non-finite values; expected finite non-zero labels "
+            "(percentage errors divide by the label)."
+        )
+    return data
 
 
 def _fit_finite(
@@ -341,22 +445,47 @@ def _fit_finite(
 ) -> tuple[float, list[np.ndarray], dict[str, Any]]:
     k_init, k_train = jax.random.split(key)
     params = net.init(k_init, train.batch.feature_dim)
+    if config.init_scale != 1.0:
+        params = jax.tree_util.tree_map(lambda p: p * config.init_scale, params)
+    inputs, label_scale = _normalizer(config, train)
     res = train_adam(
         net,
         params,
-        train.batch,
-        train.labels,
+        inputs(train.batch),
+        train.labels / label_scale,
         key=k_train,
         learning_rate=config.learning_rate,
         epochs=config.epochs,
         batch_size=config.batch_size,
         weight_decay=1e-5,
-        lr_halving_every=50,
+        lr_halving_every=config.lr_halving_every,
         progress=verbose,
     )
-    train_pred = np.asarray(net.apply(res.params, train.batch))[:, 0]
-    preds = [np.asarray(net.apply(res.params, t.batch))[:, 0] for t in tests]
-    return _mape(train.labels, train_pred), preds, {"final_loss": float(res.losses[-1])}
+
+    def predict(batch: GraphBatch) -> np.ndarray:
+        return label_scale * np.asarray(net.apply(res.params, inputs(batch)))[:, 0]
+
+    preds = [predict(t.batch) for t in tests]
+    return _mape(train.labels, predict(train.batch)), preds, {"final_loss": float(res.losses[-1])}
+
+
+def _normalizer(config: GraphConfig, train: GraphData) -> tuple[Any, float]:
+    """``(inputs, label_scale)`` of ``config.normalize``: the map applied to every batch and
+    the factor the labels are divided by (see :class:`GraphConfig`)."""
+    if not config.normalize:
+        return (lambda batch: batch), 1.0
+    if config.task == "max_degree":
+        return (lambda batch: batch), float(np.mean(np.abs(train.labels)))
+    adj = np.asarray(train.batch.adjacency)
+    w_max = float(adj.max())
+    feature_range = 5.0  # the range of shortest_path_dataset's random node feature
+
+    def inputs(batch: GraphBatch) -> GraphBatch:
+        f = np.array(batch.features, dtype=np.float64)
+        f[..., 0] /= feature_range
+        return GraphBatch(f, np.asarray(batch.adjacency) / w_max, batch.mask)
+
+    return inputs, w_max
 
 
 def _fit_kernel(
@@ -399,6 +528,26 @@ def _run(config: GraphConfig, ctx: RunContext) -> dict[str, Any]:
         "spanning_rank": [] if config.task == "max_degree" else None,
         "architectures": {},
     }
+    custom_train = ctx.data.get("train")
+    custom_tests = dict(ctx.data.get("tests") or {})
+    unknown = set(ctx.data) - {"train", "tests"}
+    if unknown:
+        raise ValueError(f"data has keys {sorted(unknown)}; expected only 'train' and 'tests'.")
+    if custom_train is not None:
+        _check_custom("data['train']", custom_train, config.task)
+    for k, v in custom_tests.items():
+        _check_custom(f"data['tests'][{k!r}]", v, config.task)
+    metrics["train_source"] = (
+        "data" if custom_train is not None
+        else f"file:{config.train_graphs}" if config.train_graphs is not None
+        else "sampled"
+    )  # fmt: skip
+    sep = (
+        config.task == "shortest_path"
+        and config.separate_axes
+        and tuple(config.test_weight_range) != tuple(config.weight_range)
+    )
+    metrics["test_sets"] = {}
     for key in ("task", "arch", "method", "train_sizes", "size_bins", "size_family", "families"):
         ctx.checkpoint(key, metrics[key])
     archs = metrics["architectures"]
@@ -411,19 +560,33 @@ def _run(config: GraphConfig, ctx: RunContext) -> dict[str, Any]:
             "train_mape": [],
             "size_mape": [],
             "family_mape": [],
+            "test_set_mape": [],
             **({"final_loss": []} if config.method == "finite" else {"solve": []}),
         }
     units = [(seed, name) for seed in range(config.n_seeds) for name in names]
-    data: dict[int, tuple[GraphData, list[GraphData], list[GraphData]]] = {}
+    Sets = dict[str, GraphData]
+    data: dict[int, tuple[GraphData, list[GraphData], list[GraphData], Sets]] = {}
+    files = {
+        key: read_graphs(path, name=key)
+        for key, path in (
+            ("train_graphs", config.train_graphs),
+            ("test_graphs", config.test_graphs),
+        )
+        if path is not None
+    }
     for seed, name in ctx.progress(units, desc=f"{config.task} ({config.method})"):
         if seed not in data:
             data.clear()
             with ctx.stage("data"):
                 rng = np.random.default_rng(1000 * seed + 7)
-                n_train, n_test = config.n_train, config.n_test
-                train = _dataset(
-                    config, n_train, config.train_families, config.train_sizes, test=False, rng=rng
-                )
+                n_test = config.n_test
+                if custom_train is not None:
+                    train = custom_train
+                else:
+                    train = _dataset(
+                        config, config.n_train, config.train_families, config.train_sizes,
+                        test=False, rng=rng, graphs=files.get("train_graphs"),
+                    )  # fmt: skip
                 tests = [
                     _dataset(config, n_test, config.test_families[:1], b, test=True, rng=rng)
                     for b in bins
@@ -432,23 +595,74 @@ def _run(config: GraphConfig, ctx: RunContext) -> dict[str, Any]:
                     _dataset(config, n_test, [f], bins[-1], test=True, rng=rng)
                     for f in config.test_families
                 ]
-            data[seed] = (train, tests, fam_tests)
+                sets: Sets = {}
+                described: dict[str, Any] = {}
+                if sep:
+                    fam0, train_w, test_w = config.test_families[:1], config.weight_range, None
+                    for key, sizes, w in (
+                        ("in_distribution", config.train_sizes, train_w),
+                        ("weights_only", config.train_sizes, test_w),
+                        *((f"sizes_only {lo}-{hi}", (lo, hi), train_w) for lo, hi in bins),
+                    ):
+                        sets[key] = _dataset(
+                            config, n_test, fam0, sizes, test=True, rng=rng, weights=w
+                        )
+                        described[key] = {
+                            "source": "sampled",
+                            "family": fam0[0],
+                            "nodes": list(sizes),
+                            "weights": list(w or config.test_weight_range),
+                        }
+                    for i, (lo, hi) in enumerate(bins):
+                        described[f"both {lo}-{hi}"] = {
+                            "source": f"size bin {i}",
+                            "family": fam0[0],
+                            "nodes": [lo, hi],
+                            "weights": list(config.test_weight_range),
+                        }
+                if "test_graphs" in files:
+                    sets["test_graphs"] = _dataset(
+                        config, n_test, (), (0, 0), test=True, rng=rng,
+                        graphs=files["test_graphs"],
+                    )  # fmt: skip
+                    described["test_graphs"] = _describe(
+                        sets["test_graphs"], f"file:{config.test_graphs}"
+                    )
+                for key, value in custom_tests.items():
+                    sets[str(key)] = value
+                    described[str(key)] = _describe(value, "data")
+            data[seed] = (train, tests, fam_tests, sets)
+            if not metrics["test_sets"]:
+                metrics["test_sets"] = described
+                if metrics["train_source"] != "sampled":
+                    metrics["train_set"] = _describe(train, metrics["train_source"])
+                ctx.checkpoint("test_sets", described)
             if config.task == "max_degree":
                 metrics["spanning_rank"].append(spanning_rank(train.graphs).rank)
                 ctx.checkpoint("spanning_rank", metrics["spanning_rank"])
-        train, tests, fam_tests = data[seed]
+        train, tests, fam_tests, sets = data[seed]
         agg, ro = names[name]
+        extra_tests = list(sets.values())
         with ctx.stage(config.method):
             train_err, preds, extra = fit(
-                config, config.spec(agg, ro), train, tests + fam_tests, jax.random.key(seed),
-                ctx.verbose,
+                config, config.spec(agg, ro), train, tests + fam_tests + extra_tests,
+                jax.random.key(seed), ctx.verbose,
             )  # fmt: skip
         entry = archs[name]
         entry["train_mape"].append(train_err)
+        n_size, n_fam = len(tests), len(fam_tests)
         entry["size_mape"].append([_mape(t.labels, p) for t, p in zip(tests, preds, strict=False)])
         entry["family_mape"].append(
-            [_mape(t.labels, p) for t, p in zip(fam_tests, preds[len(tests) :], strict=True)]
+            [_mape(t.labels, p) for t, p in zip(fam_tests, preds[n_size:], strict=False)]
         )
+        by_set = {
+            key: _mape(t.labels, p)
+            for key, t, p in zip(sets, extra_tests, preds[n_size + n_fam :], strict=True)
+        }
+        if sep:
+            for (lo, hi), value in zip(bins, entry["size_mape"][-1], strict=True):
+                by_set[f"both {lo}-{hi}"] = value
+        entry["test_set_mape"].append(by_set)
         for k, v in extra.items():
             entry[k].append(to_jsonable(v))
         ctx.checkpoint("architectures", archs)
@@ -456,11 +670,16 @@ def _run(config: GraphConfig, ctx: RunContext) -> dict[str, Any]:
             f"seed {seed} {name}: train MAPE {train_err:.3g}%, test MAPE by size "
             f"{[round(v, 3) for v in entry['size_mape'][-1]]}, by family "
             f"{[round(v, 3) for v in entry['family_mape'][-1]]}"
+            + (f", by test set { {k: round(v, 3) for k, v in by_set.items()} }" if by_set else "")
         )
     for entry in archs.values():
         entry["train_mape_mean"] = float(np.mean(entry["train_mape"]))
         entry["size_mape_mean"] = np.mean(entry["size_mape"], axis=0).tolist()
         entry["family_mape_mean"] = np.mean(entry["family_mape"], axis=0).tolist()
+        entry["test_set_mape_mean"] = {
+            k: float(np.mean([row[k] for row in entry["test_set_mape"]]))
+            for k in metrics["test_sets"]
+        }
     return to_jsonable(metrics)
 
 
@@ -471,17 +690,33 @@ def _plot(metrics: dict[str, Any], ctx: RunContext) -> dict[str, str]:
     arch = {"edge": "per-edge GNN", "gin": "GIN"}[metrics.get("arch", "edge")]
     what = f"{metrics['task']}, {arch} ({metrics['method']})"
     lo, hi = metrics["family_bin"]
+
+    def label(name: str) -> str:
+        train = archs[name].get("train_mape_mean")
+        return name if train is None else f"{name} (train MAPE {train:.3g}%)"
+
+    files = {}
+    sets = list(metrics.get("test_sets") or {})
+    if sets:
+        files["test_sets"] = plot_per_family(
+            [k.replace(" ", "\n").replace("_", "\n") for k in sets],  # short tick labels
+            {label(name): [e["test_set_mape_mean"][k] for k in sets] for name, e in archs.items()},
+            ctx.out_dir / "test_sets.png",
+            xlabel="test set",
+            title=f"{what}: test MAPE per test set",
+        )
     return {
+        **files,
         "error_vs_size": plot_error_vs_size(
             metrics["size_bins"],
-            {name: e["size_mape_mean"] for name, e in archs.items()},
+            {label(name): e["size_mape_mean"] for name, e in archs.items()},
             ctx.out_dir / "error_vs_size.png",
             train_sizes=metrics["train_sizes"],
             title=f"{what}: test MAPE vs test graph size ({metrics['size_family']} graphs)",
         ),
         "per_family": plot_per_family(
             metrics["families"],
-            {name: e["family_mape_mean"] for name, e in archs.items()},
+            {label(name): e["family_mape_mean"] for name, e in archs.items()},
             ctx.out_dir / "per_family.png",
             xlabel=f"test graph family ({lo}-{hi} nodes)",
             title=f"{what}: test MAPE per test family",
@@ -505,14 +740,40 @@ def run_graph_experiment(
     out_dir: str | os.PathLike[str] | None = None,
     *,
     progress: bool = True,
+    train: GraphData | None = None,
+    tests: Mapping[str, GraphData] | None = None,
 ) -> dict[str, Any]:
     """Run one configuration: :func:`ntkx.runner.run_experiment` of :data:`GRAPH`.
 
+    Custom datasets (your own graphs through ``max_degree_dataset(graphs=...)`` or
+    ``shortest_path_dataset(graphs=...)``): ``train`` replaces the sampled training set (for
+    every seed; ``config.n_train`` and ``train_sizes`` are then not used), and each of
+    ``tests`` is an extra test set, reported under ``metrics["test_sets"]`` (size, weights and a
+    hash of the data) and, per architecture, ``test_set_mape`` / ``test_set_mape_mean``.
+
     Returns the record (``config`` with every default resolved, ``metrics``, ``seeds``,
-    ``timings``, ...; see :mod:`ntkx.runner`); with ``out_dir``, ``result.json`` and the two
-    PNG plots are written there.
+    ``timings``, ...; see :mod:`ntkx.runner`); with ``out_dir``, ``result.json`` and the PNG
+    plots are written there.
+
+    Example:
+        >>> import networkx as nx
+        >>> from ntkx.graphs.sampling import max_degree_dataset
+        >>> stars = max_degree_dataset(graphs=[nx.star_graph(k) for k in range(2, 9)])
+        >>> cfg = GraphConfig(quick=True, method="kernel", readouts=("sum",))
+        >>> rec = run_graph_experiment(cfg, progress=False, tests={"stars": stars})
+        >>> sorted(rec["metrics"]["test_sets"]["stars"]), rec["metrics"]["train_source"]
+        (['graphs', 'nodes', 'sha256', 'source', 'weights'], 'sampled')
     """
-    return run_experiment(GRAPH, config, out_dir, progress=progress)
+    data: dict[str, Any] = {}
+    if train is not None:
+        data["train"] = train
+    if tests is not None:
+        if not isinstance(tests, Mapping):
+            raise ValueError(
+                f"tests has type {type(tests).__name__}; expected a mapping of name -> GraphData."
+            )
+        data["tests"] = dict(tests)
+    return run_experiment(GRAPH, config, out_dir, progress=progress, data=data)
 
 
 def graph_main(argv: Sequence[str] | None = None) -> int:

@@ -29,25 +29,34 @@ Example:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from typing import Final, NamedTuple
+from pathlib import Path
+from typing import Any, Final, NamedTuple
 
 import networkx as nx
 import numpy as np
+import scipy.sparse
+import scipy.sparse.csgraph
 
 from ntkx.core.validation import check_choice, check_finite_number, check_positive_int
-from ntkx.graphs.batch import GraphBatch, batch_graphs, check_graph
+from ntkx.graphs.batch import GraphBatch, batch_graphs, check_graph, weighted_adjacency
 
 __all__ = [
     "FAMILIES",
+    "GRAPH_FORMATS",
     "GraphData",
     "SpanningReport",
+    "choose_source_target",
     "max_degree_dataset",
     "max_degree_label",
+    "read_graphs",
     "sample_graph",
     "shortest_path_dataset",
     "shortest_path_label",
+    "shortest_path_targets",
     "spanning_rank",
+    "write_graphs",
 ]
 
 FAMILIES: Final = (
@@ -75,6 +84,13 @@ MIN_NODES: Final = {
 }
 GENERAL_P: Final = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 MAX_RESAMPLES: Final = 1000
+#: Family name recorded for graphs given by the caller (``graphs=...``) without a
+#: ``graph.graph["family"]`` attribute.
+CUSTOM: Final = "custom"
+#: Relative tolerance for two path lengths to tie (see :func:`shortest_path_targets`).
+TIE_RTOL: Final = 1e-12
+#: File formats of :func:`read_graphs` / :func:`write_graphs`, by file-name ending.
+GRAPH_FORMATS: Final = {".graphml": "graphml", ".g6": "graph6", ".graph6": "graph6"}
 
 
 class GraphData(NamedTuple):
@@ -230,12 +246,72 @@ def _families(families: Sequence[str] | str, n_min: int) -> list[str]:
     return fams
 
 
+def _relabelled(graph: nx.Graph) -> tuple[nx.Graph, dict[Any, int]]:
+    """A copy of ``graph`` with nodes ``0 .. n - 1`` in ``graph.nodes`` order, and the map."""
+    mapping = {node: k for k, node in enumerate(graph.nodes)}
+    if all(type(node) is int and node == k for node, k in mapping.items()):
+        return graph.copy(), mapping
+    return nx.relabel_nodes(graph, mapping, copy=True), mapping
+
+
+def _given_graphs(
+    graphs: Sequence[nx.Graph], fixed: dict[str, Any]
+) -> list[tuple[nx.Graph, dict[Any, int]]]:
+    """Check caller-given graphs (and that the sampling arguments were left out)."""
+    given = [name for name, value in fixed.items() if value is not None]
+    if given:
+        raise ValueError(
+            f"{', '.join(given)} given together with graphs; expected either graphs=... or "
+            "n_graphs, families, n_min and n_max (the graphs are then sampled), not both."
+        )
+    if isinstance(graphs, nx.Graph) or not isinstance(graphs, Sequence) or len(graphs) == 0:
+        raise ValueError(
+            f"graphs={graphs!r} is not allowed; expected a non-empty sequence of networkx graphs."
+        )
+    out = []
+    for i, g in enumerate(graphs):
+        check_graph(f"graphs[{i}]", g)
+        out.append(_relabelled(g))
+    return out
+
+
+def _sampling_args(
+    n_graphs: int | None, families: Sequence[str] | str | None, n_min: int | None,
+    n_max: int | None,
+) -> tuple[int, Sequence[str] | str, int, int]:  # fmt: skip
+    missing = [
+        name
+        for name, value in (
+            ("n_graphs", n_graphs), ("families", families), ("n_min", n_min), ("n_max", n_max)
+        )
+        if value is None
+    ]  # fmt: skip
+    if missing:
+        raise ValueError(
+            f"{', '.join(missing)} missing; expected n_graphs, families, n_min and n_max (to "
+            "sample graphs) or graphs=... (your own networkx graphs)."
+        )
+    return check_positive_int("n_graphs", n_graphs), families, n_min, n_max  # type: ignore[return-value]
+
+
+def _integer_nodes(graph: nx.Graph) -> nx.Graph:
+    """``graph`` itself when its nodes are already ``0 .. n - 1`` in order, else relabelled."""
+    if all(type(node) is int and node == k for k, node in enumerate(graph.nodes)):
+        return graph
+    return nx.convert_node_labels_to_integers(graph)
+
+
+def _family_of(graph: nx.Graph) -> str:
+    return str(graph.graph.get("family", CUSTOM))
+
+
 def max_degree_dataset(
-    n_graphs: int,
-    families: Sequence[str] | str,
-    n_min: int,
-    n_max: int,
+    n_graphs: int | None = None,
+    families: Sequence[str] | str | None = None,
+    n_min: int | None = None,
+    n_max: int | None = None,
     *,
+    graphs: Sequence[nx.Graph] | None = None,
     features: str = "identical",
     feature_range: float = 5.0,
     feature_dim: int = 3,
@@ -243,67 +319,194 @@ def max_degree_dataset(
     p: float | None = None,
     seed: int | np.random.Generator | None = 0,
 ) -> GraphData:
-    """Max-degree dataset: graphs with ``n_min..n_max`` nodes (inclusive), label = max degree.
+    """Max-degree dataset: label = the largest node degree of each graph.
 
-    Graph ``i`` is drawn from ``families[i % len(families)]``.
+    Either sampled (``n_graphs`` graphs with ``n_min..n_max`` nodes, inclusive; graph ``i`` from
+    ``families[i % len(families)]``) or your own graphs (``graphs=[...]``: any simple undirected
+    networkx graphs with at least one edge, connected or not; nodes are relabelled
+    ``0 .. n - 1`` in ``graph.nodes`` order and the family recorded is
+    ``graph.graph.get("family", "custom")``; the inputs are not modified).
 
     Args:
         features: ``"identical"`` (every node feature is ``[1.0]``) or ``"random"``
             (``feature_dim`` features ``U[-feature_range, feature_range]``).
         pad_to: padded node count (default: largest graph).
+
+    Example:
+        >>> import networkx as nx
+        >>> data = max_degree_dataset(graphs=[nx.star_graph(4), nx.path_graph(5)])
+        >>> data.labels.tolist(), data.family.tolist()
+        ([4.0, 2.0], ['custom', 'custom'])
     """
-    n_graphs = check_positive_int("n_graphs", n_graphs)
     check_choice("features", features, ("identical", "random"))
     feature_range = check_finite_number("feature_range", feature_range, minimum=0.0, strict=True)
     feature_dim = check_positive_int("feature_dim", feature_dim)
     rng = _rng(seed)
-    sizes = _sizes(rng, n_graphs, n_min, n_max)
-    fams = _families(families, n_min)
-    graphs, feats, labels, fam = [], [], [], []
-    for i, n in enumerate(sizes):
-        family = fams[i % len(fams)]
-        g = sample_graph(family, int(n), rng, p=p)
-        g = nx.convert_node_labels_to_integers(g)
-        graphs.append(g)
+    out, feats, labels, fam = [], [], [], []
+
+    def add(g: nx.Graph, family: str) -> None:
         k = g.number_of_nodes()
         if features == "identical":
             feats.append(np.ones((k, 1)))
         else:
             feats.append(rng.uniform(-feature_range, feature_range, (k, feature_dim)))
+        out.append(g)
         labels.append(float(max_degree_label(g)))
         fam.append(family)
-    batch = batch_graphs(graphs, feats, n_max=pad_to)
-    return GraphData(batch, np.asarray(labels), np.asarray(fam), tuple(graphs))
+
+    if graphs is not None:
+        pairs = _given_graphs(
+            graphs, {"n_graphs": n_graphs, "families": families, "n_min": n_min, "n_max": n_max}
+        )
+        for (g, _), orig in zip(pairs, graphs, strict=True):
+            add(g, _family_of(orig))
+    else:
+        n_graphs, families, n_min, n_max = _sampling_args(n_graphs, families, n_min, n_max)
+        sizes = _sizes(rng, n_graphs, n_min, n_max)
+        fams = _families(families, n_min)
+        for i, n in enumerate(sizes):
+            family = fams[i % len(fams)]
+            add(_integer_nodes(sample_graph(family, int(n), rng, p=p)), family)
+    batch = batch_graphs(out, feats, n_max=pad_to)
+    return GraphData(batch, np.asarray(labels), np.asarray(fam), tuple(out))
 
 
-def _unique_short_path_targets(
-    g: nx.Graph, source: int, max_hops: int, unique: bool
-) -> list[tuple[int, float]]:
-    dist, paths = nx.single_source_dijkstra(g, source, weight="weight")
+def shortest_path_targets(
+    graph: nx.Graph,
+    source: Any,
+    *,
+    max_hops: int | None = 3,
+    unique: bool = True,
+    weight: str | None = "weight",
+) -> list[tuple[Any, float, int]]:
+    r"""The eligible targets of a shortest-path task from ``source``, with distance and hops.
+
+    A node :math:`t \ne s` reachable from the source is eligible when its shortest path has at
+    most ``max_hops`` edges (``None``: any number) and, with ``unique=True``, it is the only
+    shortest path (the paper's setting: a unique shortest path of at most 3 edges). One
+    Dijkstra from the source (SciPy) gives the distances :math:`d`; an edge :math:`(u, v)` is
+    *tight* when :math:`d_u + w_{uv} = d_v` (up to a relative :data:`TIE_RTOL` = 1e-12, so that
+    two paths whose lengths differ only by rounding count as a tie); the tight edges form the
+    shortest-path DAG, in which the number of shortest paths
+    :math:`\sigma_v = \sum_{u \to v} \sigma_u` and the fewest edges on a shortest path
+    :math:`h_v = \min_{u \to v} h_u + 1` follow in order of distance. Cost:
+    one Dijkstra plus :math:`O(n^2)` array work, for dense graphs too.
+
+    Args:
+        graph: a simple undirected networkx graph; edge weights in the attribute ``weight``
+            (positive, finite; every edge needs one) or ``None`` for weight 1.
+        source: a node of ``graph``.
+        max_hops: largest number of edges on the (fewest-edge) shortest path, or ``None``.
+        unique: keep only targets with exactly one shortest path.
+        weight: the edge attribute of the weights, or ``None``.
+
+    Returns:
+        ``[(target, distance, hops), ...]`` in order of increasing distance (ties in
+        ``graph.nodes`` order); ``hops`` is the fewest edges on a shortest path.
+
+    Example:
+        >>> import networkx as nx
+        >>> g = nx.Graph()
+        >>> g.add_weighted_edges_from([(0, 1, 1.0), (1, 2, 1.0), (0, 2, 2.0), (2, 3, 1.0)])
+        >>> shortest_path_targets(g, 0)  # node 2 has two shortest paths, so 3 has too
+        [(1, 1.0, 1)]
+        >>> shortest_path_targets(g, 0, unique=False)
+        [(1, 1.0, 1), (2, 2.0, 1), (3, 3.0, 2)]
+    """
+    check_graph("graph", graph)
+    if source not in graph:
+        raise ValueError(f"source={source!r} is not a node of the graph.")
+    hops_limit = None if max_hops is None else check_positive_int("max_hops", max_hops)
+    check_choice("unique", unique, (True, False))
+    nodes = list(graph.nodes)
+    index = {node: k for k, node in enumerate(nodes)}
+    adj = weighted_adjacency("graph", graph, index, weight)
+    s = index[source]
+    dist = scipy.sparse.csgraph.dijkstra(scipy.sparse.csr_matrix(adj), directed=False, indices=s)
+    n = len(nodes)
+    reach = np.isfinite(dist)
+    order = np.argsort(np.where(reach, dist, np.inf), kind="stable")
+    scale = np.maximum(1.0, np.where(reach, dist, 0.0))
+    # tight[u, v]: edge (u, v) lies on a shortest path from the source to v
+    with np.errstate(invalid="ignore"):
+        gap = dist[:, None] + adj - dist[None, :]
+    tight = (adj > 0) & reach[:, None] & (np.abs(gap) <= TIE_RTOL * scale[None, :])
+    count = np.zeros(n)  # number of shortest paths, capped at 2 (only "one or more" matters)
+    hops = np.full(n, np.iinfo(np.int64).max // 2, dtype=np.int64)
+    count[s], hops[s] = 1.0, 0
+    for v in order:
+        if v == s or not reach[v]:
+            continue
+        preds = tight[:, v]
+        count[v] = min(2.0, count[preds].sum())
+        hops[v] = hops[preds].min() + 1
     out = []
-    for t, d in dist.items():
-        if t == source:
+    for v in order:
+        if v == s or not reach[v]:
             continue
-        if len(paths[t]) - 1 > max_hops:
+        if hops_limit is not None and hops[v] > hops_limit:
             continue
-        if unique:
-            count = 0
-            for _ in nx.all_shortest_paths(g, source, t, weight="weight"):
-                count += 1
-                if count > 1:
-                    break
-            if count > 1:
-                continue
-        out.append((t, float(d)))
+        if unique and count[v] > 1:
+            continue
+        out.append((nodes[v], float(dist[v]), int(hops[v])))
     return out
 
 
-def shortest_path_dataset(
-    n_graphs: int,
-    families: Sequence[str] | str,
-    n_min: int,
-    n_max: int,
+def choose_source_target(
+    graph: nx.Graph,
+    seed: int | np.random.Generator | None = 0,
     *,
+    source: Any = None,
+    max_hops: int | None = 3,
+    unique: bool = True,
+    weight: str | None = "weight",
+) -> tuple[Any, Any, float]:
+    """Pick a (source, target) pair of a shortest-path task; return it with the distance.
+
+    The source is ``source`` if given, else the first node, in a uniformly random order,
+    that has an eligible target (:func:`shortest_path_targets`); the target is uniform among
+    that source's eligible targets.
+
+    Raises:
+        ValueError: no node (or not the given ``source``) has an eligible target; the message
+            says to relax ``max_hops`` or ``unique``.
+
+    Example:
+        >>> import networkx as nx
+        >>> g = nx.path_graph(5)
+        >>> nx.set_edge_attributes(g, 2.0, "weight")
+        >>> s, t, d = choose_source_target(g, seed=0)
+        >>> d == 2.0 * abs(s - t) and 1 <= abs(s - t) <= 3
+        True
+    """
+    rng = _rng(seed)
+    nodes = list(graph.nodes)
+    sources = [source] if source is not None else [nodes[k] for k in rng.permutation(len(nodes))]
+    for s in sources:
+        found = shortest_path_targets(graph, s, max_hops=max_hops, unique=unique, weight=weight)
+        if found:
+            t, d, _ = found[int(rng.integers(len(found)))]
+            return s, t, d
+    where = f"source={source!r}" if source is not None else "any source"
+    raise ValueError(
+        f"no target within max_hops={max_hops} with unique={unique} from {where} in the graph; "
+        "relax max_hops or unique (or give another graph)."
+    )
+
+
+def _draw_weights(g: nx.Graph, rng: np.random.Generator, lo: float, hi: float) -> None:
+    """Edge weights ``U[lo, hi]`` in ``g.edges`` order (one vectorised draw)."""
+    w = rng.uniform(lo, hi, g.number_of_edges())
+    nx.set_edge_attributes(g, dict(zip(g.edges, w.tolist(), strict=True)), "weight")
+
+
+def shortest_path_dataset(
+    n_graphs: int | None = None,
+    families: Sequence[str] | str | None = None,
+    n_min: int | None = None,
+    n_max: int | None = None,
+    *,
+    graphs: Sequence[nx.Graph] | None = None,
     weight_range: tuple[float, float] = (1.0, 5.0),
     feature_range: float = 5.0,
     max_hops: int | None = 3,
@@ -315,50 +518,223 @@ def shortest_path_dataset(
     """Shortest-path dataset: weighted graphs, a (source, target) pair each, label = distance.
 
     Node features are ``[U(-feature_range, feature_range), is_source, is_target]``; edge weights
-    are ``U[weight_range]`` and stored in the adjacency. The target is drawn uniformly among the
-    nodes whose shortest path from the source has at most ``max_hops`` edges (``None``: any
-    node) and, with ``unique=True``, is the only shortest path. Graphs without such a target are
-    redrawn (the source too). ``expander`` uses ``p = 0.6`` unless ``p`` is given (as in the
-    paper's shortest-path experiments).
+    are stored in the adjacency. The target is chosen by :func:`choose_source_target`: uniform
+    among the nodes whose shortest path from the source has at most ``max_hops`` edges
+    (``None``: any number) and, with ``unique=True``, is the only shortest path.
+
+    Sampled graphs (``n_graphs``, ``families``, ``n_min``, ``n_max``): weights
+    ``U[weight_range]``; a graph whose random source has no eligible target is redrawn (with a
+    new source). ``expander`` uses ``p = 0.6`` unless ``p`` is given (as in the paper's
+    shortest-path experiments).
+
+    Your own graphs (``graphs=[...]``, simple undirected networkx graphs; the inputs are not
+    modified): if every edge has a ``"weight"`` attribute those weights are used, if no edge has
+    one they are drawn ``U[weight_range]`` (a mix is an error); a graph with both
+    ``graph.graph["source"]`` and ``graph.graph["target"]`` keeps that pair (the target need
+    only be reachable), otherwise :func:`choose_source_target` picks one (ValueError when no
+    node has an eligible target). Nodes are relabelled ``0 .. n - 1`` in ``graph.nodes`` order
+    (``graph.graph["source"]``/``["target"]`` of the returned graphs use the new labels).
+
+    Example:
+        >>> import networkx as nx
+        >>> g = nx.cycle_graph(6)
+        >>> g.graph.update(source=0, target=2)
+        >>> data = shortest_path_dataset(graphs=[g], weight_range=(2.0, 2.0))
+        >>> data.labels.tolist(), data.batch.features[0, :3, 1:].tolist()
+        ([4.0], [[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]])
     """
-    n_graphs = check_positive_int("n_graphs", n_graphs)
     lo = check_finite_number("weight_range[0]", weight_range[0], minimum=0.0, strict=True)
     hi = check_finite_number("weight_range[1]", weight_range[1], minimum=lo)
     feature_range = check_finite_number("feature_range", feature_range, minimum=0.0, strict=True)
-    hops = 10**9 if max_hops is None else check_positive_int("max_hops", max_hops)
+    hops = None if max_hops is None else check_positive_int("max_hops", max_hops)
+    check_choice("unique", unique, (True, False))
     rng = _rng(seed)
-    sizes = _sizes(rng, n_graphs, n_min, n_max)
-    fams = _families(families, n_min)
-    graphs, feats, labels, fam = [], [], [], []
-    for i, n in enumerate(sizes):
-        family = fams[i % len(fams)]
-        q = p if p is not None else (0.6 if family == "expander" else None)
-        for _ in range(MAX_RESAMPLES):
-            g = nx.convert_node_labels_to_integers(sample_graph(family, int(n), rng, p=q))
-            for u, v in g.edges:
-                g[u][v]["weight"] = float(rng.uniform(lo, hi))
-            source = int(rng.integers(g.number_of_nodes()))
-            candidates = _unique_short_path_targets(g, source, hops, unique)
-            if candidates:
-                break
-        else:
-            raise ValueError(
-                f"no (source, target) pair within max_hops={max_hops} with unique={unique} in "
-                f"{MAX_RESAMPLES} {family!r} graphs; relax max_hops or unique."
-            )
-        target, dist = candidates[int(rng.integers(len(candidates)))]
+    out, feats, labels, fam = [], [], [], []
+
+    def add(g: nx.Graph, family: str, source: int, target: int, dist: float) -> None:
         k = g.number_of_nodes()
         f = np.zeros((k, 3))
         f[:, 0] = rng.uniform(-feature_range, feature_range, k)
         f[source, 1] = 1.0
         f[target, 2] = 1.0
         g.graph["source"], g.graph["target"] = source, target
-        graphs.append(g)
+        out.append(g)
         feats.append(f)
-        labels.append(dist)
+        labels.append(float(dist))
         fam.append(family)
-    batch = batch_graphs(graphs, feats, n_max=pad_to, weight="weight")
-    return GraphData(batch, np.asarray(labels), np.asarray(fam), tuple(graphs))
+
+    if graphs is not None:
+        pairs = _given_graphs(
+            graphs, {"n_graphs": n_graphs, "families": families, "n_min": n_min, "n_max": n_max}
+        )
+        for i, ((g, mapping), orig) in enumerate(zip(pairs, graphs, strict=True)):
+            has = [w is not None for *_, w in g.edges(data="weight")]
+            if any(has) and not all(has):
+                raise ValueError(
+                    f"graphs[{i}] has a 'weight' on {sum(has)} of its {len(has)} edges; expected "
+                    "weights on every edge (used as given) or on none (drawn U[weight_range])."
+                )
+            if not any(has):
+                _draw_weights(g, rng, lo, hi)
+            given = {k: orig.graph.get(k) for k in ("source", "target")}
+            if all(v is not None for v in given.values()):
+                for k, v in given.items():
+                    if v not in mapping:
+                        raise ValueError(
+                            f"graphs[{i}].graph[{k!r}]={v!r} is not a node of graphs[{i}]."
+                        )
+                source, target = mapping[given["source"]], mapping[given["target"]]
+                if source == target:
+                    raise ValueError(
+                        f"graphs[{i}] has source == target == {given['source']!r}; expected two "
+                        "different nodes."
+                    )
+                dist = shortest_path_label(g, source, target)
+            else:
+                try:
+                    source, target, dist = choose_source_target(
+                        g, rng, max_hops=hops, unique=unique
+                    )
+                except ValueError as err:
+                    raise ValueError(f"graphs[{i}]: {err}") from None
+            add(g, _family_of(orig), source, target, dist)
+    else:
+        n_graphs, families, n_min, n_max = _sampling_args(n_graphs, families, n_min, n_max)
+        sizes = _sizes(rng, n_graphs, n_min, n_max)
+        fams = _families(families, n_min)
+        for i, n in enumerate(sizes):
+            family = fams[i % len(fams)]
+            q = p if p is not None else (0.6 if family == "expander" else None)
+            for _ in range(MAX_RESAMPLES):
+                g = _integer_nodes(sample_graph(family, int(n), rng, p=q))
+                _draw_weights(g, rng, lo, hi)
+                source = int(rng.integers(g.number_of_nodes()))
+                found = shortest_path_targets(g, source, max_hops=hops, unique=unique)
+                if found:
+                    break
+            else:
+                raise ValueError(
+                    f"no (source, target) pair within max_hops={max_hops} with unique={unique} "
+                    f"in {MAX_RESAMPLES} {family!r} graphs; relax max_hops or unique."
+                )
+            target, dist, _ = found[int(rng.integers(len(found)))]
+            add(g, family, source, target, dist)
+    batch = batch_graphs(out, feats, n_max=pad_to, weight="weight")
+    return GraphData(batch, np.asarray(labels), np.asarray(fam), tuple(out))
+
+
+def _format(name: str, path: str | os.PathLike[str]) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in GRAPH_FORMATS:
+        raise ValueError(
+            f"{name}={os.fspath(path)!r} is not allowed: unknown file type {suffix or '(none)'!r}; "
+            f"expected one of {sorted(GRAPH_FORMATS)} (GraphML: weights and source/target "
+            "attributes; graph6: unweighted, one graph per line)."
+        )
+    return GRAPH_FORMATS[suffix]
+
+
+def read_graphs(path: str | os.PathLike[str], *, name: str = "path") -> list[nx.Graph]:
+    """Read every graph of a GraphML (``.graphml``) or graph6 (``.g6``, ``.graph6``) file.
+
+    * **GraphML** (networkx's reader, all ``<graph>`` elements of the file, not only the
+      first): carries edge weights (edge attribute ``weight``) and per-graph attributes such as
+      ``source`` / ``target`` for :func:`shortest_path_dataset`. Node ids that are all integers
+      are read as ints (GraphML stores them as strings), and ``source`` / ``target`` are mapped
+      to the node with the same id.
+    * **graph6** (one graph per line, nodes ``0 .. n - 1``): no weights, so shortest-path
+      weights are drawn ``U[weight_range]``.
+
+    The graphs must be simple and undirected, each with at least one edge (checked here, with
+    the file and the graph's position in the message). :func:`write_graphs` writes both formats.
+
+    Raises:
+        ValueError: naming ``name``: a missing or unreadable file, an unknown ending, a parse
+            error, no graph, or a graph that is directed, a multigraph, has self-loops or no
+            edges.
+
+    Example:
+        >>> import networkx as nx, tempfile, pathlib
+        >>> g = nx.path_graph(3)
+        >>> nx.set_edge_attributes(g, 2.5, "weight")
+        >>> g.graph.update(source=0, target=2)
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "train.graphml"
+        >>> _ = write_graphs(path, [g, nx.cycle_graph(4)])
+        >>> first, second = read_graphs(path)
+        >>> first.graph["source"], sorted(first.edges(data="weight"))
+        (0, [(0, 1, 2.5), (1, 2, 2.5)])
+        >>> second.graph.get("source"), second.number_of_edges()
+        (None, 4)
+    """
+    fmt = _format(name, path)
+    where = f"{name}={os.fspath(path)!r}"
+    if not Path(path).is_file():
+        raise ValueError(f"{where} is not allowed: no such file; expected a {fmt} file.")
+    try:
+        if fmt == "graph6":
+            lines = [ln.strip() for ln in Path(path).read_bytes().splitlines()]
+            graphs = [nx.from_graph6_bytes(ln) for ln in lines if ln]
+        else:
+            from networkx.readwrite.graphml import GraphMLReader
+
+            graphs = [_int_nodes(g) for g in GraphMLReader()(path=os.fspath(path))]
+    except (OSError, ValueError, TypeError, KeyError, nx.NetworkXError) as err:
+        raise ValueError(f"{where} could not be read as {fmt}: {err}") from None
+    except Exception as err:  # the XML parser's own errors (ParseError and friends)
+        raise ValueError(f"{where} could not be read as {fmt}: {err}") from None
+    if not graphs:
+        raise ValueError(f"{where} holds no graph; expected at least one.")
+    for i, g in enumerate(graphs):
+        check_graph(f"{name} graph {i}", g)
+    return graphs
+
+
+def _int_nodes(g: nx.Graph) -> nx.Graph:
+    """GraphML ids are strings: read all-integer ids as ints, and map source/target to ids."""
+    ids = [str(v) for v in g.nodes]
+    try:
+        as_int = [int(v) for v in ids]
+    except ValueError:
+        as_int = None
+    if as_int is not None and [str(v) for v in as_int] == ids:
+        g = nx.relabel_nodes(g, dict(zip(g.nodes, as_int, strict=True)), copy=True)
+    by_id = {str(v): v for v in g.nodes}
+    for key in ("source", "target"):
+        if key in g.graph and str(g.graph[key]) in by_id:
+            g.graph[key] = by_id[str(g.graph[key])]
+    for key in ("node_default", "edge_default"):
+        g.graph.pop(key, None)
+    return g
+
+
+def write_graphs(path: str | os.PathLike[str], graphs: Sequence[nx.Graph]) -> Path:
+    """Write ``graphs`` to one GraphML (``.graphml``) or graph6 (``.g6``) file; return the path.
+
+    GraphML keeps edge weights and graph attributes (all ``<graph>`` elements in one file, as
+    :func:`read_graphs` reads them); graph6 keeps only the structure (nodes relabelled
+    ``0 .. n - 1`` in ``graph.nodes`` order, one graph per line). See :func:`read_graphs`.
+    """
+    fmt = _format("path", path)
+    if isinstance(graphs, nx.Graph) or len(graphs) == 0:
+        raise ValueError(
+            f"graphs={graphs!r} is not allowed; expected a non-empty sequence of networkx graphs."
+        )
+    for i, g in enumerate(graphs):
+        check_graph(f"graphs[{i}]", g)
+    path = Path(path)
+    if fmt == "graph6":
+        lines = [
+            nx.to_graph6_bytes(nx.convert_node_labels_to_integers(g), header=False).strip()
+            for g in graphs
+        ]
+        path.write_bytes(b"\n".join(lines) + b"\n")
+    else:
+        from networkx.readwrite.graphml import GraphMLWriter
+
+        writer = GraphMLWriter()
+        writer.add_graphs(list(graphs))
+        writer.dump(path)
+    return path
 
 
 def spanning_rank(graphs: Sequence[nx.Graph], *, tol: float | None = None) -> SpanningReport:
