@@ -62,6 +62,14 @@ class GraphBatch:
     def __len__(self) -> int:
         return int(np.shape(self.features)[0])
 
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        """Refused: a batch of graphs is not one array (without this, ``np.asarray`` would
+        recurse through ``batch[i]`` forever). Graph inputs go to graph networks."""
+        raise TypeError(
+            "a GraphBatch is not an array of points; graph inputs go to graph networks "
+            "(ntkx.gnn, ntkx.gin)."
+        )
+
     def __getitem__(self, index: slice | np.ndarray | Sequence[int]) -> GraphBatch:
         """The sub-batch of graphs ``index`` (a slice or an integer / boolean index array)."""
         if isinstance(index, int | np.integer):
