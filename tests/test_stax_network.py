@@ -67,13 +67,18 @@ def test_kernels_equal_neural_tangents_kernel_fn(case, get, data):
 def test_predictors_equal_those_of_the_same_mlp(case, data):
     x, y, xt = data
     net, spec = ntkx.from_stax(*CASES[case][0](), width=64), CASES[case][1]
+    # ntkx.mlp computes ReLU kernels itself, with an exact diagonal; neural-tangents' ReLU
+    # diagonal carries its sqrt(eps) angle error (2.4e-9 relative here, see the test above),
+    # which the solves pass on to the predictions (measured: 1.8e-8 ridge-free, 2.0e-9 with
+    # ridge 0.1, 1.5e-9 gradient flow; K has condition number 880). erf has no angle: 1e-10.
+    rtol = 1e-7 if case == "relu2" else 1e-10
     for ridge in (0.0, 0.1):
         a = ntkx.kernel_regression(net, x, y, ridge, dtype="float64").predict(xt)
         b = ntkx.kernel_regression(spec, x, y, ridge, dtype="float64").predict(xt)
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-12)
     a = ntkx.gradient_flow(net, x, y, xt, [0.5, 5.0], dtype="float64")
     b = ntkx.gradient_flow(spec, x, y, xt, [0.5, 5.0], dtype="float64")
-    np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-12)
     for got, want in zip(
         ntkx.nngp_posterior(net, x, y, xt, 0.01, dtype="float64"),
         ntkx.nngp_posterior(spec, x, y, xt, 0.01, dtype="float64"),

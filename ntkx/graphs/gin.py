@@ -113,6 +113,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from ntkx.core.arccos import arccos as _arccos  # noqa: F401  (tests/test_gin.py imports it here)
+from ntkx.core.arccos import relu_maps as _angle_maps
 from ntkx.core.protocol import (
     Architecture,
     KernelPair,
@@ -130,8 +132,6 @@ READOUTS: Final = ("sum", "mean", "max", "min")
 #: ``c_uv`` of sum aggregation: 1, or Du et al.'s ``1 / |N(u) + u|``.
 NEIGHBOR_SCALES: Final = ("uniform", "degree")
 CLOSED_FORM: Final = ("sum", "mean")
-#: Cosines within this many float64 epsilons of 1 are rounded to 1 (see the module doc).
-COS_SNAP_EPS: Final = 64
 
 
 @dataclasses.dataclass(frozen=True, eq=True)
@@ -457,65 +457,6 @@ def _graph_arrays(spec: GIN, feats: Array, adj: Array, mask: Array) -> _GraphArr
     p = _pattern(spec, _neighbourhoods(spec, adj.astype(feats.dtype), m))
     r = _readout_weights(spec, m)
     return _GraphArrays(p, p @ x, r, jnp.einsum("bn,bnf->bf", r, x))
-
-
-#: ``asin(y) = y + y^3 g(y^2)`` on ``|y| <= 1/2``: coefficients of ``g`` in ``t = y^2`` (the
-#: degree-12 interpolant of ``g`` at Chebyshev nodes of ``[0, 1/4]``, computed in 50-digit
-#: arithmetic; relative error of ``asin`` below 2e-16, tested against ``np.arccos``).
-_ASIN_COEFFS: Final = (
-    0.16666666666666669,
-    0.07499999999998433,
-    0.04464285714635543,
-    0.030381944138531247,
-    0.02237217294214989,
-    0.017352392720869973,
-    0.013971212973552933,
-    0.011479177415184906,
-    0.01032281435018578,
-    0.005457506718640358,
-    0.01740087944269402,
-    -0.014851887071247204,
-    0.028757851367421566,
-)
-
-
-def _arccos(c: Array) -> Array:
-    """``arccos(c)`` for ``c`` in ``[-1, 1]`` from one polynomial and one square root.
-
-    XLA's float64 ``arccos``/``atan2`` on CPU are scalar calls (~20 ns each, measured); this
-    vectorizes (~1.5 ns) at the same accuracy: ``pi/2 - asin(c)`` for ``|c| <= 1/2``, else
-    ``2 asin(s)`` or ``pi - 2 asin(s)`` with ``s = sqrt((1 - |c|) / 2)`` (exact argument). The
-    polynomial is evaluated by Estrin's scheme (a short dependency chain: 1.2x faster here).
-    """
-    a = jnp.abs(c)
-    small = a <= 0.5
-    y = jnp.where(small, c, jnp.sqrt((1.0 - a) * 0.5))
-    t = y * y
-    t2 = t * t
-    t4 = t2 * t2
-    k = _ASIN_COEFFS
-    pairs = [k[i] + k[i + 1] * t for i in range(0, len(k) - 1, 2)] + [k[-1]]  # degree 12
-    quads = [pairs[i] + pairs[i + 1] * t2 for i in range(0, 6, 2)] + [pairs[6]]
-    poly = (quads[0] + quads[1] * t4) + (quads[2] + quads[3] * t4) * (t4 * t4)
-    s = y + y * t * poly
-    return jnp.where(small, 0.5 * jnp.pi - s, jnp.where(c > 0, 2.0 * s, jnp.pi - 2.0 * s))
-
-
-def _angle_maps(c: Array) -> tuple[Array, Array]:
-    """ReLU's arc-cosine maps on unit variances: ``(J1(c), J0(c))`` (Cho & Saul 2009).
-
-    For pre-activations with variances ``q, q'`` and covariance ``k = c sqrt(q q')``:
-    ``E[relu(a) relu(b)] = sqrt(q q') J1(c)`` and ``E[relu'(a) relu'(b)] = J0(c)``, with
-    ``J1 = (sin t + (pi - t) cos t) / (2 pi)``, ``J0 = (pi - t) / (2 pi)``, ``t = arccos c``.
-    Cosines are clipped to ``[-1, 1]``, and those within ``COS_SNAP_EPS`` float64 epsilons of 1
-    are taken as 1; the sine is ``sqrt((1 - c)(1 + c))`` (no cancellation).
-    """
-    snap = COS_SNAP_EPS * float(np.finfo(np.float64).eps)  # in float32: only c >= 1
-    c = jnp.clip(c, -1.0, 1.0)
-    c = jnp.where(c >= 1.0 - snap, 1.0, c)
-    rest = jnp.pi - _arccos(c)
-    sin = jnp.sqrt((1.0 - c) * (1.0 + c))
-    return (sin + rest * c) * (0.5 / jnp.pi), rest * (0.5 / jnp.pi)
 
 
 def _roots(q: Array) -> tuple[Array, Array]:
