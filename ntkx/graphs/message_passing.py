@@ -86,6 +86,7 @@ import numpy as np
 from jax import lax
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from ntkx.core.arccos import COS_SNAP_EPS, arccos
 from ntkx.core.protocol import (
     Architecture,
     KernelPair,
@@ -95,7 +96,6 @@ from ntkx.core.protocol import (
 )
 from ntkx.core.validation import check_choice, check_positive_int
 from ntkx.graphs.batch import GraphBatch, check_graph_batch
-from ntkx.graphs.gin import COS_SNAP_EPS
 
 __all__ = ["AGGREGATIONS", "GNN", "gnn"]
 
@@ -408,41 +408,6 @@ _SNAP: Final = COS_SNAP_EPS * float(np.finfo(np.float64).eps)
 _ROWS: Final = 256  # edges of the first union per block (one direction of each edge)
 _COLS: Final = 128  # directed edges of the second union per block
 
-# fdlibm's acos (FreeBSD e_acos.c): a rational approximation on [0, 1/2] in z = x^2 or
-# (1 - |x|) / 2, accurate to about 1 ulp. XLA's arccos and sin call scalar libm (18 and 10 ns
-# per float64 on this project's CPU); this form is vectorized (about 1 ns).
-_PIO2_HI: Final = 1.57079632679489655800e00
-_PIO2_LO: Final = 6.12323399573676603587e-17
-_PS: Final = (
-    1.66666666666666657415e-01,
-    -3.25565818622400915405e-01,
-    2.01212532134862925881e-01,
-    -4.00555345006794114027e-02,
-    7.91534994289814532176e-04,
-    3.47933107596021167570e-05,
-)
-_QS: Final = (
-    -2.40339491173441421878e00,
-    2.02094576023350569471e00,
-    -6.88283971605453293030e-01,
-    7.70381505559019352791e-02,
-)
-
-
-def _acos(x: Array) -> Array:
-    """``arccos(x)`` for ``x`` in ``[-1, 1]`` (fdlibm's algorithm, all branches vectorized)."""
-    ax = jnp.abs(x)
-    small = ax < 0.5
-    z = jnp.where(small, x * x, (1.0 - ax) * 0.5)
-    p = z * (_PS[0] + z * (_PS[1] + z * (_PS[2] + z * (_PS[3] + z * (_PS[4] + z * _PS[5])))))
-    q = 1.0 + z * (_QS[0] + z * (_QS[1] + z * (_QS[2] + z * _QS[3])))
-    r = p / q
-    s = jnp.sqrt(z)
-    middle = _PIO2_HI - (x - (_PIO2_LO - x * r))
-    positive = 2.0 * (s + s * r)  # 2 asin(sqrt((1 - x) / 2))
-    negative = math.pi - 2.0 * (s + (s * r - _PIO2_LO))
-    return jnp.where(small, middle, jnp.where(x > 0, positive, negative))
-
 
 class _Edges(NamedTuple):
     """Directed edges ``uv`` of a union of graphs, sorted by ``u``; padding past ``count``."""
@@ -604,7 +569,7 @@ def _layer(
             # with itself, or a duplicate graph adds a spurious eigenvalue of ~sqrt(eps).
             cos = jnp.clip(jnp.where(same, 1.0, cos), -1.0, 1.0)
             cos = jnp.where(cos >= 1.0 - _SNAP, 1.0, cos)
-            phi = _acos(-cos)  # pi - theta
+            phi = arccos(-cos)  # pi - theta
             sin = jnp.sqrt((1.0 - cos) * (1.0 + cos))
             km = c1 * (na_c[:, None] * nb_c[None, :]) * (sin + phi * cos) + b2
             tz = cz * (t_src[src_a] + t_dst[dst_a])
