@@ -109,13 +109,18 @@ def check(quick: bool, seed: int) -> list[CheckResult]:
 
     kernel: dict[str, dict[str, float]] = {}
     finite: dict[str, dict[str, float]] = {}
-    for readout in ("max", "sum"):
-        net = gin(1, 2, "sum", readout, mc_width, b_std=0.1)
+
+    def ntk_fit(depth: int, readout: str) -> tuple[str, Any]:
+        """The NTK predictor: closed form where it exists (sum), else Monte Carlo (max)."""
+        net = gin(depth, 2, "sum", readout, mc_width, b_std=0.1)
         method = "closed_form" if "closed_form" in net.kernel_methods else "monte_carlo"
-        model = kernel_regression(
+        return method, kernel_regression(
             net, train.batch, train.labels, method=method, key=key, n_samples=samples,
             dtype="float64",
         )  # fmt: skip
+
+    for readout in ("max", "sum"):
+        method, model = ntk_fit(1, readout)
         kernel[readout] = {
             "method": method,
             "train_mape": _mape(train.labels, model.predict(train.batch)),
@@ -162,12 +167,7 @@ def check(quick: bool, seed: int) -> list[CheckResult]:
     if not quick:
         deep = {}
         for readout in ("max", "sum"):
-            net = gin(2, 2, "sum", readout, mc_width, b_std=0.1)
-            method = "closed_form" if "closed_form" in net.kernel_methods else "monte_carlo"
-            model = kernel_regression(
-                net, train.batch, train.labels, method=method, key=key, n_samples=samples,
-                dtype="float64",
-            )  # fmt: skip
+            _, model = ntk_fit(2, readout)
             deep[readout] = _mape(test.labels, model.predict(test.batch))
         results.append(
             info(
