@@ -484,7 +484,21 @@ def _data_and_metric_cases() -> list[Case]:
     return cases
 
 
-CASES = _spec_cases() + _kernel_cases() + _solver_cases() + _training_cases()
+def _init_cases() -> list[Case]:
+    nets = {"mlp": NET, "gnn": GNN, "gin": ntkx.gin(1, 1, width=8)}
+    cases: list[Case] = []
+    for name, net in nets.items():
+        for bad in (None, 0, "key", 1.5):
+            cases.append(
+                (f"{name}.init(key={bad!r})", lambda n=net, b=bad: n.init(b, 3), ValueError, "key")
+            )
+        cases.append(
+            (f"{name}.init(input_dim=0)", lambda n=net: n.init(KEY, 0), ValueError, "input_dim")
+        )
+    return cases
+
+
+CASES = _spec_cases() + _init_cases() + _kernel_cases() + _solver_cases() + _training_cases()
 CASES += _data_and_metric_cases()
 
 

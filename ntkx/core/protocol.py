@@ -45,6 +45,7 @@ __all__ = [
     "KernelPair",
     "Params",
     "cast_floats",
+    "check_key",
     "check_params",
     "num_points",
     "pad_batch",
@@ -192,6 +193,18 @@ class Architecture(abc.ABC):
 
 
 # ---------------------------------------------------------------------- batches
+
+
+def check_key(name: str, key: Any) -> Any:
+    """``key`` if it is a jax PRNG key (new-style ``jax.random.key`` or legacy uint32 pair),
+    else ValueError naming ``name`` (instead of jax's internal key-type error)."""
+    try:
+        jax.random.split(key, 1)
+    except Exception:  # jax raises TypeError/ValueError with internal detail
+        raise ValueError(
+            f"{name}={key!r} is not allowed; expected a jax PRNG key such as jax.random.key(0)."
+        ) from None
+    return key
 
 
 def check_params(net: Architecture, params: Any, x: Any, name: str = "params") -> Any:

@@ -33,7 +33,7 @@ from typing import Any
 import jax
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ntkx.core.protocol import Architecture, KernelPair, Params
+from ntkx.core.protocol import Architecture, KernelPair, Params, check_key
 from ntkx.core.validation import as_inputs, check_positive_int
 
 __all__ = ["StaxNetwork", "from_stax"]
@@ -81,6 +81,7 @@ class StaxNetwork(Architecture):
 
     def init(self, key: PRNGKeyArray, input_dim: int) -> Params:
         input_dim = check_positive_int("input_dim", input_dim)
+        check_key("key", key)
         return self.init_fn(key, (-1, input_dim))[1]
 
     def apply(self, params: Params, x: Float[Array, "n d"]) -> Float[Array, "n out"]:

@@ -35,6 +35,7 @@ from ntkx.core.protocol import (
     Architecture,
     KernelPair,
     Params,
+    check_key,
     partition_layers,
     validate_common_fields,
 )
@@ -226,6 +227,7 @@ class MLP(Architecture):
     def init(self, key: PRNGKeyArray, input_dim: int) -> Params:
         """Draw the finite network's parameters for inputs with ``input_dim`` features."""
         input_dim = check_positive_int("input_dim", input_dim)
+        check_key("key", key)
         params = self.layers[0](key, (-1, input_dim))[1]
         if self.initialization == "torch":
             params = _torch_uniform(params, key)

@@ -119,6 +119,7 @@ from ntkx.core.protocol import (
     Architecture,
     KernelPair,
     Params,
+    check_key,
     partition_layers,
     validate_common_fields,
 )
@@ -221,6 +222,7 @@ class GIN(Architecture):
     def init(self, key: PRNGKeyArray, input_dim: int) -> Params:
         """Parameters for node features of size ``input_dim`` (layout: class docstring)."""
         input_dim = check_positive_int("input_dim", input_dim)
+        check_key("key", key)
         has_b = self.b_std is not None
         shapes = [(input_dim if i == 0 else self.width, self.width) for i in range(self.num_dense)]
         shapes += [

@@ -91,6 +91,7 @@ from ntkx.core.protocol import (
     Architecture,
     KernelPair,
     Params,
+    check_key,
     partition_layers,
     validate_common_fields,
 )
@@ -165,6 +166,7 @@ class GNN(Architecture):
     def init(self, key: PRNGKeyArray, input_dim: int) -> Params:
         """Parameters for node features of size ``input_dim``: ``2 depth + 1`` dense layers."""
         input_dim = check_positive_int("input_dim", input_dim)
+        check_key("key", key)
         keys = jax.random.split(key, self.depth + 1)
         params: Params = []
         d, n = input_dim, self.width
