@@ -27,9 +27,11 @@ import networkx as nx
 import numpy as np
 from jaxtyping import Array, Bool, Float
 
+from ntkx.core.protocol import Architecture
 from ntkx.core.validation import check_positive_int
 
 __all__ = [
+    "GraphArchitecture",
     "GraphBatch",
     "batch_graphs",
     "check_graph",
@@ -301,3 +303,46 @@ def check_graph_batch(name: str, x: Any, dim: int | None = None) -> GraphBatch:
         )
     feats = np.where(mask[:, :, None], feats, 0.0)
     return GraphBatch(feats, adj, mask)
+
+
+class GraphArchitecture(Architecture):
+    """What every graph network shares (abstract): :class:`GraphBatch` inputs, and closed-form
+    kernels only for sum/mean aggregation and readout in the NTK parameterization.
+
+    Subclasses are frozen dataclasses with ``parameterization``, ``aggregation`` and
+    ``readout`` fields and a ``has_closed_form`` property.
+    """
+
+    parameterization: str
+    aggregation: str
+    readout: str
+
+    @property
+    def has_closed_form(self) -> bool:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @property
+    def kernel_methods(self) -> tuple[str, ...]:
+        if self.parameterization != "ntk":
+            return ("empirical",)
+        if self.has_closed_form:
+            return ("closed_form", "monte_carlo", "empirical")
+        return ("monte_carlo", "empirical")
+
+    def why_not(self, method: str) -> str:
+        if self.parameterization != "ntk":
+            return (
+                f"parameterization={self.parameterization!r} has no infinite-width kernel here "
+                "(its NTK grows with the width); use parameterization='ntk'"
+            )
+        return (
+            f"aggregation={self.aggregation!r}, readout={self.readout!r} has no closed-form "
+            "kernel (only sum and mean do); use method='monte_carlo'"
+        )
+
+    def check_inputs(self, name: str, x: Any, dim: int | None = None) -> GraphBatch:
+        """Validate a :class:`GraphBatch` (ValueError naming ``name``); zero its padded features."""
+        return check_graph_batch(name, x, dim)
+
+    def input_dim(self, x: GraphBatch) -> int:
+        return x.feature_dim

@@ -116,7 +116,6 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from ntkx.core.arccos import arccos as _arccos  # noqa: F401  (tests/test_gin.py imports it here)
 from ntkx.core.arccos import relu_maps as _angle_maps
 from ntkx.core.protocol import (
-    Architecture,
     KernelPair,
     Params,
     check_key,
@@ -124,7 +123,7 @@ from ntkx.core.protocol import (
     validate_common_fields,
 )
 from ntkx.core.validation import check_choice, check_positive_int
-from ntkx.graphs.batch import GraphBatch, check_graph_batch
+from ntkx.graphs.batch import GraphArchitecture, GraphBatch
 
 __all__ = ["AGGREGATIONS", "GIN", "NEIGHBOR_SCALES", "READOUTS", "gin"]
 
@@ -136,7 +135,7 @@ CLOSED_FORM: Final = ("sum", "mean")
 
 
 @dataclasses.dataclass(frozen=True, eq=True)
-class GIN(Architecture):
+class GIN(GraphArchitecture):
     r"""The GNTK network of Du et al. (2019), finite or infinitely wide (final; see the module doc).
 
     Attributes:
@@ -255,32 +254,6 @@ class GIN(Architecture):
         v2 = jax.vmap(lambda p, ax: _self_variances(self, p, ax))(g2.p, g2.px)
         ntk, nngp = _cross_kernels(self, g1, g2, v1, v2)
         return KernelPair(ntk=ntk, nngp=nngp)
-
-    @property
-    def kernel_methods(self) -> tuple[str, ...]:
-        if self.parameterization != "ntk":
-            return ("empirical",)
-        if self.has_closed_form:
-            return ("closed_form", "monte_carlo", "empirical")
-        return ("monte_carlo", "empirical")
-
-    def why_not(self, method: str) -> str:
-        if self.parameterization != "ntk":
-            return (
-                f"parameterization={self.parameterization!r} has no infinite-width kernel here "
-                "(its NTK grows with the width); use parameterization='ntk'"
-            )
-        return (
-            f"aggregation={self.aggregation!r}, readout={self.readout!r} has no closed-form "
-            "kernel (only sum and mean do); use method='monte_carlo'"
-        )
-
-    def check_inputs(self, name: str, x: Any, dim: int | None = None) -> GraphBatch:
-        """Validate a :class:`GraphBatch` (ValueError naming ``name``); zero its padded features."""
-        return check_graph_batch(name, x, dim)
-
-    def input_dim(self, x: GraphBatch) -> int:
-        return x.feature_dim
 
     def pair_workspace_bytes(self, x1: GraphBatch, x2: GraphBatch, itemsize: int) -> int:
         """Temporary memory of :meth:`kernel_fn` per pair of graphs (engine tile planning).

@@ -88,7 +88,6 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from ntkx.core.arccos import COS_SNAP_EPS, arccos
 from ntkx.core.protocol import (
-    Architecture,
     KernelPair,
     Params,
     check_key,
@@ -96,7 +95,7 @@ from ntkx.core.protocol import (
     validate_common_fields,
 )
 from ntkx.core.validation import check_choice, check_positive_int
-from ntkx.graphs.batch import GraphBatch, check_graph_batch
+from ntkx.graphs.batch import GraphArchitecture, GraphBatch
 
 __all__ = ["AGGREGATIONS", "GNN", "gnn"]
 
@@ -105,7 +104,7 @@ CLOSED_FORM: Final = ("sum", "mean")
 
 
 @dataclasses.dataclass(frozen=True, eq=True)
-class GNN(Architecture):
+class GNN(GraphArchitecture):
     r"""A message-passing GNN, finite or infinitely wide (final class; see the module doc).
 
     The fields, names and defaults follow :class:`ntkx.MLP`:
@@ -202,32 +201,6 @@ class GNN(Architecture):
         if not self.has_closed_form or self.parameterization != "ntk":
             raise ValueError(f"this GNN has no closed-form kernel ({self.why_not('closed_form')}).")
         return _kernel_blocks(self, x1, x2)
-
-    @property
-    def kernel_methods(self) -> tuple[str, ...]:
-        if self.parameterization != "ntk":
-            return ("empirical",)
-        if self.has_closed_form:
-            return ("closed_form", "monte_carlo", "empirical")
-        return ("monte_carlo", "empirical")
-
-    def why_not(self, method: str) -> str:
-        if self.parameterization != "ntk":
-            return (
-                f"parameterization={self.parameterization!r} has no infinite-width kernel here "
-                "(its NTK grows with the width); use parameterization='ntk'"
-            )
-        return (
-            f"aggregation={self.aggregation!r}, readout={self.readout!r} has no closed-form "
-            "kernel (only sum and mean do); use method='monte_carlo'"
-        )
-
-    def check_inputs(self, name: str, x: Any, dim: int | None = None) -> GraphBatch:
-        """Validate a :class:`GraphBatch` (ValueError naming ``name``); zero its padded features."""
-        return check_graph_batch(name, x, dim)
-
-    def input_dim(self, x: GraphBatch) -> int:
-        return x.feature_dim
 
     def pair_workspace_bytes(self, x1: GraphBatch, x2: GraphBatch, itemsize: int) -> int:
         """Temporary memory per pair of graphs while :meth:`kernel_fn` runs (tile planning).
