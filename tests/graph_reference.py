@@ -57,7 +57,7 @@ import math
 
 import numpy as np
 
-__all__ = ["gnn_kernel_reference"]
+__all__ = ["gnn_kernel_numpy", "gnn_kernel_reference", "random_graph"]
 
 AGGREGATIONS = ("sum", "mean")
 READOUTS = ("sum", "mean")
@@ -311,3 +311,24 @@ def gnn_kernel_numpy(
             nngp[i, j] = W2 * ra * rb * sigma.sum() + b2
             ntk[i, j] = nngp[i, j] + W2 * ra * rb * theta.sum()
     return ntk, nngp
+
+
+def random_graph(rng, n, *, weighted, n_features=3):
+    """A connected random graph: ``(features (n, n_features), adjacency (n, n))``.
+
+    A random spanning tree plus each other edge with probability 0.3; weights U[0.5, 2] if
+    ``weighted``, else 1; standard normal features.
+    """
+    adj = np.zeros((n, n))
+    order = rng.permutation(n)
+    for k in range(1, n):  # a random spanning tree keeps the graph connected
+        u, v = order[k], order[rng.integers(k)]
+        adj[u, v] = adj[v, u] = 1.0
+    for u in range(n):
+        for v in range(u + 1, n):
+            if rng.random() < 0.3:
+                adj[u, v] = adj[v, u] = 1.0
+    if weighted:
+        w = np.triu(rng.uniform(0.5, 2.0, (n, n)), 1)
+        adj = adj * (w + w.T)
+    return rng.normal(size=(n, n_features)), adj

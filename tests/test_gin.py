@@ -17,6 +17,7 @@ import jax
 import numpy as np
 import pytest
 from gntk_reference import gntk_reference
+from graph_reference import random_graph
 
 import ntkx
 from ntkx.core.numerics import precision_context
@@ -29,19 +30,7 @@ F = 3  # node features
 
 
 def _random_graph(rng, n, weighted=False):
-    adj = np.zeros((n, n))
-    order = rng.permutation(n)
-    for k in range(1, n):  # a random spanning tree keeps the graph connected
-        u, v = order[k], order[rng.integers(k)]
-        adj[u, v] = adj[v, u] = 1.0
-    for u in range(n):
-        for v in range(u + 1, n):
-            if rng.random() < 0.3:
-                adj[u, v] = adj[v, u] = 1.0
-    if weighted:
-        w = np.triu(rng.uniform(0.5, 2.0, (n, n)), 1)
-        adj = adj * (w + w.T)
-    return rng.normal(size=(n, F)), adj
+    return random_graph(rng, n, weighted=weighted, n_features=F)
 
 
 def _pad(graphs, n_max, rng=None):

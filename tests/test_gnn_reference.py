@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from graph_reference import gnn_kernel_numpy, gnn_kernel_reference
+from graph_reference import gnn_kernel_numpy, gnn_kernel_reference, random_graph
 
 import ntkx
 from ntkx.graphs.batch import GraphBatch
@@ -23,19 +23,7 @@ TOL = 1e-10
 
 
 def _random_graph(rng, n, weighted=True):
-    adj = np.zeros((n, n))
-    order = rng.permutation(n)
-    for k in range(1, n):  # a random spanning tree keeps the graph connected
-        u, v = order[k], order[rng.integers(k)]
-        adj[u, v] = adj[v, u] = 1.0
-    for u in range(n):
-        for v in range(u + 1, n):
-            if rng.random() < 0.3:
-                adj[u, v] = adj[v, u] = 1.0
-    if weighted:
-        w = np.triu(rng.uniform(0.5, 2.0, (n, n)), 1)
-        adj = adj * (w + w.T)
-    return rng.normal(size=(n, 3)), adj
+    return random_graph(rng, n, weighted=weighted, n_features=3)
 
 
 def _pad(graphs, n_max):
