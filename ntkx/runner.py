@@ -10,10 +10,16 @@ returns JSON-ready metrics and, optionally, ``plot(metrics, ctx) -> {name: png_p
   ``timings``. Everything except ``timings`` is deterministic given the config.
 * :func:`cli_main` builds the command line from the config's fields with ``tyro``
   (``n_train`` becomes ``--n-train``, tuples take several values, ``Optional`` fields
-  accept ``None``), adds ``--out DIR`` and ``--quiet``, and returns an exit status:
-  0 on success, 2 on bad arguments (never a traceback), 130 on Ctrl-C.
-* If the run raises :class:`KeyboardInterrupt`, ``result.json`` is still written with
-  ``"interrupted": true`` and the metrics checkpointed so far (:meth:`RunContext.checkpoint`).
+  accept ``None``), adds ``--out DIR``, ``--resume`` and ``--quiet``, and returns an exit
+  status: 0 on success, 2 on bad arguments (never a traceback), 130 on Ctrl-C (one line
+  saying what was kept, no traceback).
+* Every finished unit of work a run reports with :meth:`RunContext.checkpoint` is written
+  at once (atomically: temporary file, then rename) to ``out_dir/partial.json``. If the run
+  is interrupted (Ctrl-C), ``result.json`` is written with ``"interrupted": true`` and those
+  metrics, ``partial.json`` is kept, and ``resume=True`` (``--resume``) continues from it:
+  the run function asks :meth:`RunContext.restore` for each unit before computing it, so an
+  interrupted-and-resumed run writes the same ``result.json`` as an uninterrupted one
+  (``timings`` apart). A finished run removes ``partial.json``.
 * :func:`to_jsonable` and :func:`save_json` give strict JSON (no NaN tokens, sorted keys).
 
 Example:
@@ -43,6 +49,7 @@ import json
 import math
 import os
 import platform
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -51,8 +58,8 @@ from typing import Annotated, Any, Final
 
 import numpy as np
 import tyro
-from tqdm import tqdm
 
+from ntkx.core.progress import progress_bar
 from ntkx.core.validation import check_out_dir
 
 __all__ = [
@@ -68,7 +75,9 @@ __all__ = [
 #: Version of the ``result.json`` layout written by :func:`run_experiment`.
 SCHEMA_VERSION: Final = 1
 #: Flags the runner adds to every command; no config field may use these names.
-RUNNER_FIELDS: Final = ("out", "quiet")
+RUNNER_FIELDS: Final = ("out", "quiet", "resume")
+#: File of the finished units of a running (or interrupted) run, inside ``out_dir``.
+PARTIAL_FILE: Final = "partial.json"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,6 +144,9 @@ class RunContext:
         In-memory inputs given to :func:`run_experiment` (``ctx.data``, e.g. a custom
         dataset); the run function says which keys it reads. Not part of the config, so the
         run should describe them in its metrics.
+    restored : dict or None
+        Units kept by an earlier, interrupted run of the same config (``--resume``); read
+        them with :meth:`restore`.
     """
 
     def __init__(
@@ -144,6 +156,7 @@ class RunContext:
         *,
         progress: bool = True,
         data: dict[str, Any] | None = None,
+        restored: dict[str, Any] | None = None,
     ) -> None:
         self.name = name
         self.data: dict[str, Any] = dict(data or {})
@@ -152,6 +165,9 @@ class RunContext:
         self.timings: dict[str, float] = {}
         self.partial: dict[str, Any] = {}
         self.files: dict[str, str] = {}
+        self.restored: dict[str, Any] = dict(restored or {})
+        self.interrupt_requested = False
+        self._header: dict[str, Any] | None = None
         self._start = time.perf_counter()
 
     def elapsed(self) -> float:
@@ -180,15 +196,33 @@ class RunContext:
     def progress(
         self, iterable: Iterable[Any], *, desc: str | None = None, total: int | None = None
     ) -> Iterable[Any]:
-        """Wrap ``iterable`` in a tqdm progress bar on stderr (disabled when not verbose)."""
-        return tqdm(iterable, desc=desc, total=total, disable=not self.verbose, file=sys.stderr)
+        """Wrap ``iterable`` in a progress bar on stderr (off when not verbose or not on a
+        terminal: :mod:`ntkx.core.progress`). A Ctrl-C swallowed by Python (one that landed
+        in a finaliser) is raised at the next step."""
+        for item in progress_bar(iterable, desc=desc, total=total, enabled=self.verbose):
+            self.raise_if_interrupted()
+            yield item
+
+    def raise_if_interrupted(self) -> None:
+        """Raise :class:`KeyboardInterrupt` if a Ctrl-C arrived where Python could not raise it."""
+        if self.interrupt_requested:
+            raise KeyboardInterrupt
 
     def checkpoint(self, key: str, value: Any) -> None:
-        """Record a finished unit of work; kept in ``result.json`` if the run is interrupted.
+        """Record a finished unit of work: kept in ``partial.json`` now (with an output
+        directory) and in ``result.json`` if the run is interrupted.
 
         ``value`` is converted with :func:`to_jsonable` now, so later mutation has no effect.
         """
         self.partial[str(key)] = to_jsonable(value)
+        if self.out_dir is not None and self._header is not None:
+            save_json(self.out_dir / PARTIAL_FILE, dict(self._header, metrics=self.partial))
+        self.raise_if_interrupted()
+
+    def restore(self, key: str, default: Any = None) -> Any:
+        """The value an interrupted run checkpointed under ``key`` (``--resume``), else
+        ``default``. A run function calls it before computing a unit, to skip finished ones."""
+        return self.restored.get(str(key), default)
 
     def add_file(self, name: str, path: str | os.PathLike[str]) -> None:
         """List a file written by the run (path as for ``plot``) under ``files``."""
@@ -297,6 +331,89 @@ def _seeds(config: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _load_partial(out: Path, experiment: Experiment, config: Any) -> dict[str, Any]:
+    """The units kept in ``out/partial.json`` for ``--resume``; ValueError when there is
+    nothing to resume or the file belongs to another experiment or config."""
+    path = out / PARTIAL_FILE
+    if not path.is_file():
+        done = out / "result.json"
+        why = (
+            f"{done} is a finished run"
+            if done.is_file() and not json.loads(done.read_text()).get("interrupted", True)
+            else f"there is no {path}"
+        )
+        raise ValueError(
+            f"resume=True is not allowed: {why}; expected the --out directory of an "
+            "interrupted run (rerun without --resume to start afresh)."
+        )
+    try:
+        kept = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise ValueError(f"resume=True: {path} cannot be read ({err}).") from err
+    if kept.get("experiment") != experiment.name or kept.get("schema") != SCHEMA_VERSION:
+        raise ValueError(
+            f"resume=True: {path} was written by experiment {kept.get('experiment')!r} "
+            f"(schema {kept.get('schema')}); expected {experiment.name!r} (schema "
+            f"{SCHEMA_VERSION})."
+        )
+    now = to_jsonable(dataclasses.asdict(config))
+    then = kept.get("config", {})
+    differ = sorted(k for k in set(now) | set(then) if now.get(k) != then.get(k))
+    if differ:
+        shown = ", ".join(f"{k}: {then.get(k)!r} -> {now.get(k)!r}" for k in differ[:5])
+        raise ValueError(
+            f"resume=True: {path} was written for another config ({shown}); expected the "
+            "same flags as the interrupted run."
+        )
+    return dict(kept.get("metrics", {}))
+
+
+def _describe_kept(partial: dict[str, Any]) -> str:
+    """``ntk, finite (2 entries)``: the checkpointed units, for the interrupt message."""
+    if not partial:
+        return "no finished unit"
+    parts = []
+    for key, value in partial.items():
+        n = len(value) if isinstance(value, list) else None
+        parts.append(key if n is None else f"{key} ({n} entries)")
+    return ", ".join(parts)
+
+
+@contextlib.contextmanager
+def _catch_swallowed_interrupts(ctx: RunContext) -> Iterator[None]:
+    """A Ctrl-C that lands in a finaliser or weakref callback is printed as "Exception
+    ignored" and lost; remember it instead and let ``ctx`` raise it at its next step."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            ctx.interrupt_requested = True
+        else:
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
+
+
+@contextlib.contextmanager
+def _ignoring_interrupts() -> Iterator[None]:
+    """Ignore further Ctrl-C while the kept results are written (a terminal's Ctrl-C can
+    arrive twice, once through ``uv run``); only in the main thread, where signals go."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def run_experiment(
     experiment: Experiment,
     config: Any,
@@ -304,6 +421,7 @@ def run_experiment(
     *,
     progress: bool = True,
     data: dict[str, Any] | None = None,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Run ``experiment`` on ``config``; return the result record (see the module docstring).
 
@@ -312,8 +430,11 @@ def run_experiment(
 
     With ``out_dir`` (created if needed, checked writable before running) the plots are
     made and the record is written to ``out_dir/result.json``; ``files`` holds paths
-    relative to ``out_dir``. On :class:`KeyboardInterrupt` the record is written with
-    ``"interrupted": true`` and the checkpointed metrics, then the interrupt is re-raised.
+    relative to ``out_dir``; finished units are kept in ``out_dir/partial.json`` while it
+    runs. On :class:`KeyboardInterrupt` the record is written with ``"interrupted": true``
+    and the checkpointed metrics, one line says what was kept, and the interrupt is
+    re-raised. ``resume=True`` (needs ``out_dir``) continues an interrupted run of the same
+    config from its ``partial.json``; ValueError before running if there is none.
     """
     if not isinstance(config, experiment.config_type):
         raise ValueError(
@@ -323,41 +444,70 @@ def run_experiment(
     out = None if out_dir is None else _prepare_out_dir(out_dir, "out_dir")
     if data is not None and not isinstance(data, dict):
         raise ValueError(f"data has type {type(data).__name__}; expected a dict or None.")
-    ctx = RunContext(experiment.name, out, progress=progress, data=data)
-    interrupted = False
-    metrics: dict[str, Any] | None = None
-    try:
-        metrics = experiment.run(config, ctx)
-        if not isinstance(metrics, dict):
-            raise ValueError(
-                f"experiment {experiment.name!r} returned {type(metrics).__name__}; "
-                "expected a dict of metrics from its run function."
-            )
-        if out is not None and experiment.plot is not None:
-            with ctx.stage("plot"):
-                ctx.files.update(experiment.plot(metrics, ctx))
-    except KeyboardInterrupt:
-        interrupted = True
-    record = {
+    if not isinstance(resume, bool):
+        raise ValueError(f"resume={resume!r} is not allowed; expected True or False.")
+    restored = None
+    if resume:
+        if out is None:
+            raise ValueError("resume=True is not allowed without out_dir; expected both.")
+        restored = _load_partial(out, experiment, config)
+    ctx = RunContext(experiment.name, out, progress=progress, data=data, restored=restored)
+    header = {
         "experiment": experiment.name,
         "schema": SCHEMA_VERSION,
-        "interrupted": interrupted,
         "config": dataclasses.asdict(config),
-        "seeds": _seeds(config),
-        "environment": _environment(),
-        "metrics": ctx.partial if metrics is None else metrics,
-        "files": {},
-        "timings": dict(ctx.timings, total_s=ctx.elapsed()),
     }
-    if out is not None:
-        files = {k: os.path.relpath(v, out) for k, v in ctx.files.items()}
-        record["files"] = dict(files, json="result.json")
-    record = to_jsonable(record)
-    if out is not None:
-        path = save_json(out / "result.json", record)
+    ctx._header = to_jsonable(header)
+    if out is not None and not resume:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(out / PARTIAL_FILE)  # a stale file from an earlier run of this directory
+    interrupted = False
+    metrics: dict[str, Any] | None = None
+    with _catch_swallowed_interrupts(ctx):
+        try:
+            metrics = experiment.run(config, ctx)
+            if not isinstance(metrics, dict):
+                raise ValueError(
+                    f"experiment {experiment.name!r} returned {type(metrics).__name__}; "
+                    "expected a dict of metrics from its run function."
+                )
+            ctx.raise_if_interrupted()
+            if out is not None and experiment.plot is not None:
+                with ctx.stage("plot"):
+                    ctx.files.update(experiment.plot(metrics, ctx))
+        except KeyboardInterrupt:
+            interrupted = True
+    with _ignoring_interrupts() if interrupted else contextlib.nullcontext():
         if interrupted:
+            metrics = None  # only finished units count; the plots may be half-drawn
+        record = dict(
+            header,
+            interrupted=interrupted,
+            seeds=_seeds(config),
+            environment=_environment(),
+            metrics=ctx.partial if metrics is None else metrics,
+            files={},
+            timings=dict(ctx.timings, total_s=ctx.elapsed()),
+        )
+        if out is not None:
+            files = {k: os.path.relpath(v, out) for k, v in ctx.files.items()}
+            record["files"] = dict(files, json="result.json")
+        record = to_jsonable(record)
+        if out is not None:
+            path = save_json(out / "result.json", record)
+            if not interrupted:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(out / PARTIAL_FILE)
+        if interrupted:
+            where = (
+                f"in {path}; continue with --resume"
+                if out is not None and ctx.partial
+                else ("(nothing written without out_dir)" if out is None else f"in {path}")
+            )
             print(
-                f"ntkx {experiment.name}: interrupted; partial results in {path}", file=sys.stderr
+                f"ntkx {experiment.name}: interrupted after {ctx.elapsed():.1f} s; kept "
+                f"{_describe_kept(ctx.partial)} {where}",
+                file=sys.stderr,
             )
     if interrupted:
         raise KeyboardInterrupt
@@ -375,11 +525,13 @@ def _unchecked(config_type: type) -> type:
 
 
 def cli_main(experiment: Experiment, argv: Sequence[str] | None = None) -> int:
-    """Command line of ``experiment``: flags from the config's fields, ``--out``, ``--quiet``.
+    """Command line of ``experiment``: flags from the config's fields, ``--out``, ``--resume``,
+    ``--quiet``.
 
-    Returns the exit status: 0 on success (``--help`` included), 2 on bad arguments or an
-    unusable ``--out`` (printed as ``ntkx NAME: error: ...``, nothing is run), 130 if the
-    run was interrupted (partial ``result.json`` written).
+    Returns the exit status: 0 on success (``--help`` included), 2 on bad arguments, an
+    unusable ``--out`` or nothing to ``--resume`` (printed as ``ntkx NAME: error: ...``,
+    nothing is run), 130 if the run was interrupted (partial ``result.json`` written, one
+    line on stderr, no traceback).
     """
     prog = f"ntkx {experiment.name}"
     ct = experiment.config_type
@@ -391,6 +543,18 @@ def cli_main(experiment: Experiment, argv: Sequence[str] | None = None) -> int:
             (
                 "quiet",
                 Annotated[bool, tyro.conf.FlagCreatePairsOff, tyro.conf.arg(help="no progress")],
+                dataclasses.field(default=False),
+            ),
+            (
+                "resume",
+                Annotated[
+                    bool,
+                    tyro.conf.FlagCreatePairsOff,
+                    tyro.conf.arg(
+                        help="continue the interrupted run in --out (same flags) from its "
+                        "partial.json"
+                    ),
+                ],
                 dataclasses.field(default=False),
             ),
         ],
@@ -408,12 +572,16 @@ def cli_main(experiment: Experiment, argv: Sequence[str] | None = None) -> int:
     values = {f.name: getattr(args.config, f.name) for f in dataclasses.fields(ct) if f.init}
     try:
         config = ct(**values)
-        _prepare_out_dir(args.out, "--out")
+        out = _prepare_out_dir(args.out, "--out")
+        if args.resume:
+            _load_partial(out, experiment, config)
     except ValueError as err:
-        print(f"{prog}: error: {err}", file=sys.stderr)
+        print(f"{prog}: error: {err}".replace("resume=True", "--resume"), file=sys.stderr)
         return 2
     try:
-        record = run_experiment(experiment, config, args.out, progress=not args.quiet)
+        record = run_experiment(
+            experiment, config, args.out, progress=not args.quiet, resume=args.resume
+        )
     except KeyboardInterrupt:
         return 130
     print(f"{prog}: wrote {Path(args.out, record['files']['json'])}")

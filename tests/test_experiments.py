@@ -297,6 +297,22 @@ def test_interrupt_keeps_finished_networks(tmp_path: Path, monkeypatch: Any) -> 
     assert "finite_summary" not in m and "width_sweep" not in m
     assert record["files"] == {"json": "result.json"}
     assert len(calls) == 2
+    # --resume trains only the unfinished network, and the record equals an uninterrupted
+    # run's apart from timings (and files: the uninterrupted run here writes none)
+    trained = []
+    monkeypatch.setattr(
+        curve_module, "train_adam", lambda *a, **kw: trained.append(kw["key"]) or real(*a, **kw)
+    )
+    resumed = run_curve(cfg, tmp_path, progress=False, resume=True)
+    assert len(trained) == 1  # seed 1 only
+    monkeypatch.setattr(curve_module, "train_adam", real)
+    assert json.loads((tmp_path / "result.json").read_text()) == resumed
+    assert not (tmp_path / "partial.json").exists()
+    whole = run_curve(cfg, progress=False)
+    drop = ("timings", "files")
+    assert {k: v for k, v in resumed.items() if k not in drop} == {
+        k: v for k, v in whole.items() if k not in drop
+    }
 
 
 def test_width_sweep_without_runner_matches_its_own_gaps() -> None:

@@ -174,7 +174,10 @@ def test_float64_without_global_x64_and_default_dtype():
     assert np.dtype(kernel_matrix(net, x, dtype=np.float64).dtype) == np.float64
 
 
-def test_progress_goes_to_stderr(capsys):
+def test_progress_goes_to_stderr(capsys, monkeypatch):
+    kernel_matrix(ntkx.mlp(), np.eye(5), dtype="float64", block_size=2, progress=True)
+    assert capsys.readouterr().err == ""  # not a terminal: no bar (no flooded CI logs)
+    monkeypatch.setenv("NTKX_PROGRESS", "always")
     kernel_matrix(ntkx.mlp(), np.eye(5), dtype="float64", block_size=2, progress=True)
     captured = capsys.readouterr()
     assert captured.out == ""
@@ -609,11 +612,12 @@ def test_large_ntk_entries_match_reference(n, dtype):
 
 
 def test_progress_defaults_to_appearing_after_a_delay(capsys, monkeypatch):
-    from ntkx.core import kernels as engine
+    from ntkx.core import progress
 
+    monkeypatch.setenv("NTKX_PROGRESS", "always")  # captured stderr is not a terminal
     kernel_matrix(ntkx.mlp(), np.eye(5), dtype="float64", block_size=2)  # a fast call: silent
     assert capsys.readouterr().err == ""
-    monkeypatch.setattr(engine, "PROGRESS_DELAY", 0.0)  # as if the call had run for 5 s
+    monkeypatch.setattr(progress, "PROGRESS_DELAY", 0.0)  # as if the call had run for 5 s
     kernel_matrix(ntkx.mlp(), np.eye(5), dtype="float64", block_size=2)
     assert "6/6" in capsys.readouterr().err
     kernel_matrix(ntkx.mlp(), np.eye(5), dtype="float64", block_size=2, progress=False)

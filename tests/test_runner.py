@@ -275,7 +275,9 @@ def test_cli_interrupt_writes_partial_result(
     assert cli_main(INTERRUPTED, ["--out", str(tmp_path), "--quiet"]) == 130
     err = capsys.readouterr().err
     path = tmp_path / "result.json"
-    assert f"ntkx toy: interrupted; partial results in {path}" in err
+    assert err.strip().splitlines() == [  # one line: what was kept, where, how to go on
+        f"ntkx toy: interrupted after 0.0 s; kept unit_0, unit_1 in {path}; continue with --resume"
+    ]
     assert "Traceback" not in err
     record = json.loads(path.read_text())
     assert record["interrupted"] is True
@@ -292,6 +294,163 @@ def test_run_experiment_reraises_interrupt(tmp_path: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         run_experiment(INTERRUPTED, ToyConfig(), tmp_path, progress=False)
     assert json.loads((tmp_path / "result.json").read_text())["metrics"]["unit_1"]["value"] == 1.5
+
+
+# ----------------------------------------------------------------------------- resume
+
+units_done: list[int] = []
+interrupt_at: list[int] = []  # unit index at which the next run raises KeyboardInterrupt
+
+
+def unit_run(config: ToyConfig, ctx: RunContext) -> dict[str, Any]:
+    """Five units of seeded work; each checkpointed, each skipped when restored."""
+    out = []
+    for unit in ctx.progress(range(5), desc="units"):
+        kept = ctx.restore(f"unit_{unit}")
+        if kept is None:
+            if interrupt_at and unit == interrupt_at[0]:
+                interrupt_at.clear()
+                raise KeyboardInterrupt
+            units_done.append(unit)
+            rng = np.random.default_rng([config.seed, unit])
+            kept = {"unit": unit, "value": rng.normal() / 3.0}  # a float that must round-trip
+            ctx.checkpoint(f"unit_{unit}", kept)
+        out.append(kept)
+    return {"units": out}
+
+
+UNITS = Experiment("units", ToyConfig, unit_run)
+
+
+def test_partial_json_is_written_after_each_unit(tmp_path: Path) -> None:
+    seen: list[list[str]] = []
+
+    def watching(config: ToyConfig, ctx: RunContext) -> dict[str, Any]:
+        for unit in range(3):
+            ctx.checkpoint(f"u{unit}", unit)
+            kept = json.loads((tmp_path / "partial.json").read_text())
+            assert kept["config"] == to_jsonable(dataclasses.asdict(config))
+            seen.append(sorted(kept["metrics"]))
+        return {"n": 3}
+
+    run_experiment(Experiment("watch", ToyConfig, watching), ToyConfig(), tmp_path, progress=False)
+    assert seen == [["u0"], ["u0", "u1"], ["u0", "u1", "u2"]]
+    assert not (tmp_path / "partial.json").exists()  # a finished run leaves only result.json
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind
+
+
+def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path: Path) -> None:
+    config = ToyConfig(seed=7)
+    units_done.clear()
+    full = run_experiment(UNITS, config, tmp_path / "full", progress=False)
+    assert units_done == [0, 1, 2, 3, 4]
+    units_done.clear()
+    interrupt_at[:] = [3]
+    assert cli_main(UNITS, ["--out", str(tmp_path / "cut"), "--quiet", "--seed", "7"]) == 130
+    assert units_done == [0, 1, 2]
+    cut = json.loads((tmp_path / "cut" / "result.json").read_text())
+    assert cut["interrupted"] is True and sorted(cut["metrics"]) == ["unit_0", "unit_1", "unit_2"]
+    units_done.clear()
+    argv = ["--out", str(tmp_path / "cut"), "--quiet", "--seed", "7", "--resume"]
+    assert cli_main(UNITS, argv) == 0
+    assert units_done == [3, 4]  # only the units the interrupted run had not finished
+    resumed = json.loads((tmp_path / "cut" / "result.json").read_text())
+    drop = ("timings", "files")
+    assert {k: v for k, v in resumed.items() if k not in drop} == {
+        k: v for k, v in full.items() if k not in drop
+    }
+    assert not (tmp_path / "cut" / "partial.json").exists()
+
+
+def test_resume_refuses_what_it_cannot_continue(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli_main(UNITS, ["--out", str(tmp_path / "new"), "--quiet", "--resume"]) == 2
+    assert "--resume is not allowed: there is no" in capsys.readouterr().err
+    run_experiment(UNITS, ToyConfig(), tmp_path / "done", progress=False)
+    assert cli_main(UNITS, ["--out", str(tmp_path / "done"), "--quiet", "--resume"]) == 2
+    assert "result.json is a finished run" in capsys.readouterr().err
+    interrupt_at[:] = [1]
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(UNITS, ToyConfig(seed=1), tmp_path / "cut", progress=False)
+    argv = ["--out", str(tmp_path / "cut"), "--quiet", "--resume", "--seed", "2"]
+    assert cli_main(UNITS, argv) == 2
+    err = capsys.readouterr().err
+    assert "was written for another config (seed: 1 -> 2)" in err and "Traceback" not in err
+    with pytest.raises(ValueError, match="resume=True is not allowed without out_dir"):
+        run_experiment(UNITS, ToyConfig(), resume=True)
+    with pytest.raises(ValueError, match="written by experiment 'units'"):
+        run_experiment(TOY, ToyConfig(seed=1), tmp_path / "cut", resume=True)
+
+
+class _InterruptOnDelete:
+    def __del__(self) -> None:
+        raise KeyboardInterrupt  # as a Ctrl-C landing in a finaliser: Python only prints it
+
+
+def test_interrupt_swallowed_by_a_finaliser_still_stops_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def run(config: ToyConfig, ctx: RunContext) -> dict[str, Any]:
+        for unit in ctx.progress(range(4)):
+            if unit == 1:
+                _InterruptOnDelete()  # deleted at once; its KeyboardInterrupt is unraisable
+            ctx.checkpoint(f"unit_{unit}", unit)
+        return {"done": True}
+
+    experiment = Experiment("fin", ToyConfig, run)
+    assert cli_main(experiment, ["--out", str(tmp_path), "--quiet"]) == 130
+    err = capsys.readouterr().err
+    assert "Exception ignored" not in err and "Traceback" not in err
+    record = json.loads((tmp_path / "result.json").read_text())
+    assert record["metrics"] == {"unit_0": 0, "unit_1": 1}  # stopped at unit 1's checkpoint
+
+
+_SIGINT_SCRIPT = """
+import dataclasses, sys, time
+from ntkx.runner import Experiment, cli_main
+
+@dataclasses.dataclass(frozen=True)
+class C:
+    units: int = 50
+
+def run(config, ctx):
+    for unit in ctx.progress(range(config.units)):
+        time.sleep(0.05)
+        ctx.checkpoint(f"unit_{unit}", unit)
+    return {}
+
+sys.exit(cli_main(Experiment("slow", C, run), sys.argv[1:]))
+"""
+
+
+def test_real_ctrl_c_exits_130_with_one_line(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SIGINT_SCRIPT, "--out", str(tmp_path), "--quiet"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    partial = tmp_path / "partial.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (
+        partial.exists() and "unit_2" in partial.read_text()
+    ):
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGINT)
+    os.kill(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C can arrive twice (uv run forwards)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "ntkx slow: interrupted after" in lines[0], err
+    assert "continue with --resume" in lines[0]
+    kept = json.loads((tmp_path / "result.json").read_text())["metrics"]
+    assert {f"unit_{i}" for i in range(3)} <= set(kept)
 
 
 # ----------------------------------------------------------------------------- RunContext
@@ -315,7 +474,11 @@ def test_stage_accumulates_and_rejects_total() -> None:
         pass
 
 
-def test_log_and_progress(capsys: pytest.CaptureFixture[str]) -> None:
+def test_log_and_progress(capsys: pytest.CaptureFixture[str], monkeypatch: Any) -> None:
+    loud = RunContext("toy", progress=True)
+    assert list(loud.progress(range(2), desc="units")) == [0, 1]
+    assert capsys.readouterr().err == ""  # captured stderr is not a terminal: no bar frames
+    monkeypatch.setenv("NTKX_PROGRESS", "always")
     quiet = RunContext("toy", progress=False)
     quiet.log("hidden")
     assert list(quiet.progress(iter([1, 2, 3]), desc="q", total=3)) == [1, 2, 3]

@@ -28,7 +28,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import sys
 from collections.abc import Callable
 from typing import Any, Final, NamedTuple
 
@@ -36,7 +35,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
-from tqdm.auto import tqdm
 
 from ntkx import _compat
 from ntkx.core.numerics import (
@@ -45,6 +43,7 @@ from ntkx.core.numerics import (
     precision_context,
     resolve_dtype,
 )
+from ntkx.core.progress import progress_bar
 from ntkx.core.protocol import (
     GETS,
     KERNEL_METHODS,
@@ -229,16 +228,10 @@ def _fill(
         bar.update(1)
 
 
-#: Seconds after which ``progress=None`` (the default) starts showing a progress bar.
-PROGRESS_DELAY: Final = 5.0
-
-
 def _progress_bar(total: int, desc: str, enabled: bool | None) -> Any:
-    """A tqdm bar on stderr: always (True), never (False), or once a call passes 5 s (None)."""
-    delay = PROGRESS_DELAY if enabled is None else 0.0
-    return tqdm(
-        total=total, desc=f"[ntkx] {desc}", disable=enabled is False, delay=delay, file=sys.stderr
-    )
+    """The engine's tile bar: always (True), never (False), or once a call passes 5 s (None);
+    only on a terminal (:mod:`ntkx.core.progress`)."""
+    return progress_bar(total=total, desc=f"[ntkx] {desc}", enabled=enabled)
 
 
 def _check_finite(results: dict[str, np.ndarray], dtype: np.dtype, what: str) -> None:

@@ -40,8 +40,6 @@ import contextlib
 import functools
 import json
 import os
-import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, NamedTuple
@@ -54,6 +52,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from ntkx.core.kernels import kernel
 from ntkx.core.numerics import precision_context, resolve_dtype
+from ntkx.core.progress import progress_bar
 from ntkx.core.protocol import Architecture, Params, check_params
 from ntkx.core.validation import as_targets, check_finite_number, check_positive_int
 
@@ -467,7 +466,8 @@ def train_adam(
             losses and history (``params``/``key`` only give the structure). The
             settings must equal the checkpointed run's; the result equals the
             uninterrupted run bit for bit.
-        progress: print a line to stderr every 10% of the epochs.
+        progress: a progress bar over the epochs with the running loss (on a terminal
+            only; :mod:`ntkx.core.progress`).
         dtype: training dtype (default jax's).
 
     Returns:
@@ -577,29 +577,27 @@ def train_adam(
                 history.append(entry)
 
         record(start_epoch)
-        start = time.perf_counter()
         wd = jnp.asarray(weight_decay, np_dtype)
-        for epoch in range(start_epoch, epochs):
-            key, sub = jax.random.split(key)
-            halvings = 0 if lr_halving_every is None else epoch // lr_halving_every
-            lr = jnp.asarray(learning_rate * 0.5**halvings, np_dtype)
-            trainable, opt_state, loss = epoch_fn(trainable, opt_state, frozen, xj, yj, sub, lr, wd)
-            losses[epoch] = float(loss)
-            if not np.isfinite(losses[epoch]):
-                _check_losses(losses[: epoch + 1], "epoch")
-            record(epoch + 1)
-            if checkpoint is not None and (
-                epoch + 1 == epochs
-                or (checkpoint_every is not None and (epoch + 1) % checkpoint_every == 0)
-            ):
-                save_adam_state(checkpoint, current_state(epoch + 1))
-            if progress and (epoch + 1) % max(1, epochs // 10) == 0:
-                print(
-                    f"[ntkx] adam epoch {epoch + 1}/{epochs} loss {losses[epoch]:.4g} "
-                    f"({time.perf_counter() - start:.1f} s)",
-                    file=sys.stderr,
-                    flush=True,
+        with progress_bar(total=epochs, desc="[ntkx] adam", enabled=progress, unit="epoch") as bar:
+            bar.update(start_epoch)
+            for epoch in range(start_epoch, epochs):
+                key, sub = jax.random.split(key)
+                halvings = 0 if lr_halving_every is None else epoch // lr_halving_every
+                lr = jnp.asarray(learning_rate * 0.5**halvings, np_dtype)
+                trainable, opt_state, loss = epoch_fn(
+                    trainable, opt_state, frozen, xj, yj, sub, lr, wd
                 )
+                losses[epoch] = float(loss)
+                if not np.isfinite(losses[epoch]):
+                    _check_losses(losses[: epoch + 1], "epoch")
+                record(epoch + 1)
+                if checkpoint is not None and (
+                    epoch + 1 == epochs
+                    or (checkpoint_every is not None and (epoch + 1) % checkpoint_every == 0)
+                ):
+                    save_adam_state(checkpoint, current_state(epoch + 1))
+                bar.update(1)
+                bar.set_postfix(loss=f"{losses[epoch]:.4g}", refresh=False)
         final = current_state(epochs)
     _check_params_finite(final.params)
     return TrainResult(final.params, losses, tuple(history), final)

@@ -576,6 +576,9 @@ def _run(config: CurveConfig, ctx: RunContext) -> dict[str, Any]:
             "predictions": {},
         },
     }
+    kept_ray = ctx.restore("ray_example")  # --resume: predictions of the finished models
+    if kept_ray is not None:
+        metrics["ray_example"]["predictions"] = dict(kept_ray["predictions"])
     for name, value in metrics.items():
         ctx.checkpoint(name, value)
     ctx.log(
@@ -597,9 +600,16 @@ def _run(config: CurveConfig, ctx: RunContext) -> dict[str, Any]:
         return out
 
     # ---- NTK predictor
+    finite: list[dict[str, Any]] = list(ctx.restore("finite", []))  # --resume: finished nets
+    units = [(w, s) for w in config.widths for s in config.seeds]
     model = None
-    metrics["ntk"] = None
-    if config.kernel:
+    metrics["ntk"] = ctx.restore("ntk") if config.kernel else None
+    if metrics["ntk"] is not None:  # --resume: kept; refit only for the gaps of new nets
+        ctx.checkpoint("ntk", metrics["ntk"])
+        if len(finite) < len(units):
+            with ctx.stage("ntk"):
+                model = kernel_regression(spec, x, y, config.ridge, dtype="float64")
+    elif config.kernel:
         with ctx.stage("ntk"):
             model = kernel_regression(spec, x, y, config.ridge, dtype="float64")
             ntk = evaluate(model.predict, "NTK predictor")
@@ -620,14 +630,14 @@ def _run(config: CurveConfig, ctx: RunContext) -> dict[str, Any]:
         )
 
     # ---- finite networks
-    finite: list[dict[str, Any]] = []
     metrics["finite"] = finite
-    units = [(w, s) for w in config.widths for s in config.seeds]
+    ctx.checkpoint("finite", finite)
+    todo = units[len(finite) :]
     with ctx.stage("finite"):
         gd_lr = None
-        if config.trainer == "gd" and units:
+        if config.trainer == "gd" and todo:
             gd_lr = 0.5 * stable_learning_rate(kernel(spec, x, dtype="float64"))
-        for width, seed in ctx.progress(units, desc="finite networks"):
+        for width, seed in ctx.progress(todo, desc="finite networks"):
             net = config.spec(width)
             p0 = net.init(jax.random.key(seed), config.dim)
             if gd_lr is None:
@@ -682,10 +692,11 @@ def _run(config: CurveConfig, ctx: RunContext) -> dict[str, Any]:
         )
 
     # ---- width sweep
-    metrics["width_sweep"] = None
-    if config.sweep_widths:
+    metrics["width_sweep"] = ctx.restore("width_sweep")
+    if config.sweep_widths and metrics["width_sweep"] is None:
         with ctx.stage("width_sweep"):
             metrics["width_sweep"] = width_sweep(config, ctx=ctx)
+        ctx.checkpoint("width_sweep", metrics["width_sweep"])
         ctx.log(
             f"width sweep {config.sweep_widths}: mean relative gap "
             f"{metrics['width_sweep']['mean_relative_gap']}"
@@ -772,12 +783,15 @@ def run_curve(
     out_dir: str | os.PathLike[str] | None = None,
     *,
     progress: bool = True,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Run one configuration: :func:`ntkx.runner.run_experiment` of :data:`CURVE`.
 
     Returns the record (``config``, ``metrics``, ``seeds``, ``timings``, ...; see
     :mod:`ntkx.runner`); with ``out_dir``, ``result.json`` and the PNG plots are written
-    there and listed under ``files`` (relative to ``out_dir``).
+    there and listed under ``files`` (relative to ``out_dir``). The units kept for
+    ``resume=True`` (an interrupted run in ``out_dir``): the NTK predictor, each finished
+    network (width, seed) and the width sweep.
 
     Example:
         >>> from ntkx.feedforward.experiment import CurveConfig, run_curve
@@ -787,14 +801,14 @@ def run_curve(
         >>> res["metrics"]["ntk"]["linearity_origin"]["median"] > 0.99
         True
     """
-    return run_experiment(CURVE, config, out_dir, progress=progress)
+    return run_experiment(CURVE, config, out_dir, progress=progress, resume=resume)
 
 
 def curve_main(argv: Sequence[str] | None = None) -> int:
-    """``ntkx curve``: flags from :class:`CurveConfig`, ``--out DIR``, ``--quiet``.
+    """``ntkx curve``: flags from :class:`CurveConfig`, ``--out DIR``, ``--resume``, ``--quiet``.
 
     Returns the exit status: 0 on success, 2 on bad arguments, 130 on Ctrl-C (the partial
-    ``result.json`` is written).
+    ``result.json`` is written; ``--resume`` with the same flags continues it).
     """
     return cli_main(CURVE, argv)
 
