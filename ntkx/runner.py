@@ -66,7 +66,9 @@ __all__ = [
     "SCHEMA_VERSION",
     "Experiment",
     "RunContext",
+    "catch_swallowed_interrupts",
     "cli_main",
+    "ignoring_interrupts",
     "run_experiment",
     "save_json",
     "to_jsonable",
@@ -380,9 +382,10 @@ def _describe_kept(partial: dict[str, Any]) -> str:
 
 
 @contextlib.contextmanager
-def _catch_swallowed_interrupts(ctx: RunContext) -> Iterator[None]:
+def catch_swallowed_interrupts(ctx: Any) -> Iterator[None]:
     """A Ctrl-C that lands in a finaliser or weakref callback is printed as "Exception
-    ignored" and lost; remember it instead and let ``ctx`` raise it at its next step."""
+    ignored" and lost; instead set ``ctx.interrupt_requested = True`` (a :class:`RunContext`
+    then raises it at its next step; other callers check the flag themselves)."""
     previous = sys.unraisablehook
 
     def hook(unraisable: Any) -> None:
@@ -399,7 +402,7 @@ def _catch_swallowed_interrupts(ctx: RunContext) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _ignoring_interrupts() -> Iterator[None]:
+def ignoring_interrupts() -> Iterator[None]:
     """Ignore further Ctrl-C while the kept results are written (a terminal's Ctrl-C can
     arrive twice, once through ``uv run``); only in the main thread, where signals go."""
     import threading
@@ -463,7 +466,7 @@ def run_experiment(
             os.unlink(out / PARTIAL_FILE)  # a stale file from an earlier run of this directory
     interrupted = False
     metrics: dict[str, Any] | None = None
-    with _catch_swallowed_interrupts(ctx):
+    with catch_swallowed_interrupts(ctx):
         try:
             metrics = experiment.run(config, ctx)
             if not isinstance(metrics, dict):
@@ -477,7 +480,7 @@ def run_experiment(
                     ctx.files.update(experiment.plot(metrics, ctx))
         except KeyboardInterrupt:
             interrupted = True
-    with _ignoring_interrupts() if interrupted else contextlib.nullcontext():
+    with ignoring_interrupts() if interrupted else contextlib.nullcontext():
         if interrupted:
             metrics = None  # only finished units count; the plots may be half-drawn
         record = dict(

@@ -56,6 +56,7 @@ __all__ = [
     "all_criteria",
     "compare",
     "criteria",
+    "from_json",
     "info",
     "main",
     "make_result",

@@ -23,6 +23,7 @@ failed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import math
@@ -43,6 +44,7 @@ __all__ = [
     "all_criteria",
     "compare",
     "criteria",
+    "from_json",
     "info",
     "main",
     "make_result",
@@ -476,6 +478,8 @@ def run_checks(
     seed: int = 0,
     only: Sequence[str] | None = None,
     modules: Sequence[str] | None = None,
+    kept: Mapping[str, Sequence[CheckResult]] | None = None,
+    on_module: Callable[[str, list[CheckResult]], None] | None = None,
 ) -> list[CheckResult]:
     """Run the claim modules and return all their results.
 
@@ -487,6 +491,11 @@ def run_checks(
             runs the module whose name starts with ``theorem1`` and keeps only the
             results whose name starts with it.
         modules: the module list to draw from (default :data:`proofs_check.MODULES`).
+        kept: module name -> results, from an interrupted run (``--resume``): those modules
+            are not run again; their results are returned in module order.
+        on_module: called as ``on_module(name, results)`` after each module that ran (the
+            command line writes everything so far to ``--json`` there, so an interrupt loses
+            no finished module).
     """
     from proofs_check import MODULES
 
@@ -500,6 +509,10 @@ def run_checks(
     results: list[CheckResult] = []
     total_start = time.perf_counter()
     for i, name in enumerate(chosen, 1):
+        if kept and name in kept:
+            progress(f"({i}/{len(chosen)}) {name}: kept from the interrupted run")
+            results.extend(kept[name])
+            continue
         progress(f"({i}/{len(chosen)}) {name} {'[quick]' if quick else ''} seed={seed} ...")
         module_results = _module_results(name, quick, seed)
         dotted = [o for o in only or [] if "." in o and name.startswith(o.split(".")[0])]
@@ -516,6 +529,8 @@ def run_checks(
             f"total {time.perf_counter() - total_start:.1f} s)"
         )
         results.extend(module_results)
+        if on_module is not None:
+            on_module(name, module_results)
     return results
 
 
@@ -584,20 +599,87 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def to_json(results: Sequence[CheckResult], *, quick: bool, seed: int) -> dict[str, Any]:
-    """The results as a JSON-ready object: ``{"quick", "seed", "results": [...]}``.
+def to_json(
+    results: Sequence[CheckResult],
+    *,
+    quick: bool,
+    seed: int,
+    modules: Mapping[str, Sequence[str]] | None = None,
+    complete: bool = True,
+) -> dict[str, Any]:
+    """The results as a JSON-ready object: ``{"quick", "seed", "complete", "results": [...]}``.
 
     Each entry has claim, name, description, measured, threshold, comparison,
     passed, status, seed, reason, details and runtime_s; non-finite numbers are
-    written as ``null`` (NaN) or ``"inf"``/``"-inf"``.
+    written as ``null`` (NaN) or ``"inf"``/``"-inf"``. ``modules`` (module name -> the
+    names of its results) is written when given, and ``complete`` is false while a run is
+    still going or was interrupted: ``--resume`` reads both (:func:`from_json`).
     """
-    return {
+    out = {
         "paper": "Xu et al., How Neural Networks Extrapolate, ICLR 2021, arXiv 2009.11848",
         "quick": bool(quick),
         "seed": int(seed),
+        "complete": bool(complete),
         "all_passed": all(r.status in ("pass", "info") for r in results),
         "results": [_jsonable(r._asdict()) for r in results],
     }
+    if modules is not None:
+        out["modules"] = {k: list(v) for k, v in modules.items()}
+    return out
+
+
+def _number(value: Any) -> float:
+    return float("nan") if value is None else float(value)  # also "inf" / "-inf"
+
+
+def from_json(data: Mapping[str, Any]) -> dict[str, list[CheckResult]]:
+    """Module name -> its :class:`CheckResult` s, read back from :func:`to_json` output (with
+    ``modules``); the inverse of the conversion there (NaN from ``null``, tuples from lists)."""
+    by_name = {}
+    for entry in data.get("results", []):
+        entry = dict(entry)
+        entry["measured"] = _number(entry["measured"])
+        t = entry["threshold"]
+        entry["threshold"] = tuple(_number(v) for v in t) if isinstance(t, list) else _number(t)
+        entry["runtime_s"] = _number(entry.get("runtime_s"))
+        by_name[entry["name"]] = CheckResult(**entry)
+    return {
+        module: [by_name[n] for n in names] for module, names in data.get("modules", {}).items()
+    }
+
+
+def _write_json_atomically(path: str, obj: Any) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "w") as fh:
+            json.dump(obj, fh, indent=2)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _kept_for_resume(path: str | None, quick: bool, seed: int) -> dict[str, list[CheckResult]]:
+    """The finished modules in ``--json PATH`` of an interrupted run; ValueError otherwise."""
+    if not path:
+        raise ValueError("--resume needs --json PATH (the file the interrupted run wrote).")
+    try:
+        with open(path) as fh:
+            data = json.load(fh)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"--resume: {path} cannot be read ({err}).") from err
+    if data.get("complete", True):
+        raise ValueError(
+            f"--resume is not allowed: {path} is a finished run; expected the --json file "
+            "of an interrupted run (rerun without --resume to start afresh)."
+        )
+    if (data.get("quick"), data.get("seed")) != (bool(quick), int(seed)):
+        raise ValueError(
+            f"--resume: {path} was written with quick={data.get('quick')}, "
+            f"seed={data.get('seed')}; expected the same as now (quick={quick}, seed={seed})."
+        )
+    return from_json(data)
 
 
 def write_plots(results: Sequence[CheckResult], path: str) -> int:
@@ -685,6 +767,11 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--fail-on-skip", action="store_true", help="exit non-zero also when a check was skipped"
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run from its --json file (finished modules are kept)",
+    )
     return parser
 
 
@@ -692,7 +779,9 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m proofs_check")
     """Command line: run the checks, print the table, write JSON/plots; return the exit status.
 
     Exit status: 0 when every check that ran passed, 1 when any failed or
-    raised, 3 with ``--fail-on-skip`` when any was skipped, 2 for bad arguments.
+    raised, 3 with ``--fail-on-skip`` when any was skipped, 2 for bad arguments, 130 on
+    Ctrl-C (one line; with ``--json`` every finished module is already written there, and
+    ``--resume`` continues from it).
     """
     from proofs_check import MODULES
 
@@ -712,14 +801,56 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m proofs_check")
                 check_out_dir(f"the directory of {flag}", os.path.dirname(os.path.abspath(path)))
             except ValueError as err:
                 parser.error(str(err))
+    kept: dict[str, list[CheckResult]] = {}
+    if args.resume:
+        try:
+            kept = _kept_for_resume(args.json, args.quick, args.seed)
+        except ValueError as err:
+            parser.error(str(err))
+    modules: dict[str, list[str]] = {k: [r.name for r in v] for k, v in kept.items()}
+    finished: list[CheckResult] = [r for v in kept.values() for r in v]
+
+    def keep(name: str, module_results: list[CheckResult]) -> None:
+        modules[name] = [r.name for r in module_results]
+        finished.extend(module_results)
+        if args.json:
+            blob = to_json(
+                finished, quick=args.quick, seed=args.seed, modules=modules, complete=False
+            )
+            _write_json_atomically(args.json, blob)
+
+    from ntkx.runner import catch_swallowed_interrupts, ignoring_interrupts
+
+    state = argparse.Namespace(interrupt_requested=False)
+    start = time.perf_counter()
     try:
-        results = run_checks(quick=args.quick, seed=args.seed, only=args.only)
+        with catch_swallowed_interrupts(state):
+            results = run_checks(
+                quick=args.quick, seed=args.seed, only=args.only, kept=kept, on_module=keep
+            )
+            if state.interrupt_requested:
+                raise KeyboardInterrupt
     except ValueError as err:
         parser.error(str(err))
+    except KeyboardInterrupt:
+        with ignoring_interrupts():
+            where = (
+                f"in {args.json}; continue with --resume"
+                if args.json and modules
+                else "(pass --json PATH to keep finished modules)"
+                if not args.json
+                else f"(none finished; {args.json} not written)"
+            )
+            print(
+                f"{prog}: interrupted after {time.perf_counter() - start:.1f} s; kept "
+                f"{len(modules)} finished module(s) {sorted(modules)} {where}",
+                file=sys.stderr,
+            )
+        return 130
     print_table(results)
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(to_json(results, quick=args.quick, seed=args.seed), fh, indent=2)
+        blob = to_json(results, quick=args.quick, seed=args.seed, modules=modules)
+        _write_json_atomically(args.json, blob)
         progress(f"wrote {args.json}")
     if args.plot:
         n = write_plots(results, args.plot)

@@ -155,6 +155,19 @@ def test_interrupt_keeps_finished_architectures(tmp_path: Path, monkeypatch: Any
     assert cut["size_mape"] == [] and cut["train_mape"] == []
     assert "size_mape_mean" not in done  # the summary is only computed at the end
     assert len(res["metrics"]["spanning_rank"]) == 1
+    # --resume fits only the unfinished model; the record equals an uninterrupted run's
+    calls.clear()
+    monkeypatch.setattr(graph_module, "_fit_kernel", lambda *a: calls.append(1) or real(*a))
+    assert graph_main([*argv, "--resume", "--quiet"]) == 0
+    assert len(calls) == 1
+    resumed = json.loads((tmp_path / "result.json").read_text())
+    assert graph_main([*argv[:-1], str(tmp_path / "whole"), "--quiet"]) == 0
+    whole = json.loads((tmp_path / "whole" / "result.json").read_text())
+    drop = ("timings", "files")
+    assert resumed["interrupted"] is False
+    assert {k: v for k, v in resumed.items() if k not in drop} == {
+        k: v for k, v in whole.items() if k not in drop
+    }
 
 
 def test_config_resolves_defaults_and_quick_fills_only_unset_fields() -> None:

@@ -196,6 +196,55 @@ def test_exit_codes(fake_modules: None, capsys: pytest.CaptureFixture[str]) -> N
         main(["--seed", "-1"])
 
 
+def test_interrupt_keeps_finished_modules_and_resume_equals_a_whole_run(
+    fake_modules: None,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: pathlib.Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ran: list[str] = []
+    interrupt = [True]
+
+    def cut(quick: bool, seed: int) -> CheckResult:
+        ran.append("fake_cut")
+        if interrupt[0]:
+            raise KeyboardInterrupt
+        return make_result("Fake", "fake_cut.one", "d", float("nan"), (0.0, 1.0), "in", seed=seed,
+                           reason="r")  # fmt: skip
+
+    monkeypatch.setitem(sys.modules, "proofs_check.fake_cut", _fake_module("fake_cut", cut))
+    order = ("fake_ok", "fake_boom", "fake_cut", "fake_skip")
+    monkeypatch.setattr(proofs_check, "MODULES", order)
+    path = str(tmp_path / "r.json")
+    assert main(["--json", path, "--seed", "1"]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("python -m proofs_check: interrupted after ")
+    assert "kept 2 finished module(s) ['fake_boom', 'fake_ok']" in err[-1]
+    assert err[-1].endswith(f"in {path}; continue with --resume")
+    kept = json.loads(pathlib.Path(path).read_text())
+    assert kept["complete"] is False and set(kept["modules"]) == {"fake_ok", "fake_boom"}
+    interrupt[0] = False
+    ran.clear()
+    with pytest.raises(SystemExit):  # another seed cannot continue this file
+        main(["--json", path, "--seed", "2", "--resume"])
+    assert main(["--json", path, "--seed", "1", "--resume"]) == 1  # fake_boom is an error
+    assert ran == ["fake_cut"]  # the finished modules were not run again
+    resumed = json.loads(pathlib.Path(path).read_text())
+    assert main(["--json", str(tmp_path / "whole.json"), "--seed", "1"]) == 1
+    whole = json.loads((tmp_path / "whole.json").read_text())
+
+    def strip(data: dict) -> dict:  # the wall times differ, nothing else
+        return dict(data, results=[dict(r, runtime_s=None) for r in data["results"]])
+
+    assert resumed["complete"] is True and strip(resumed) == strip(whole)
+    with pytest.raises(SystemExit):  # a finished file has nothing to resume
+        main(["--json", path, "--seed", "1", "--resume"])
+    assert "is a finished run" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--resume"])
+    assert "--resume needs --json PATH" in capsys.readouterr().err
+
+
 def test_only_dotted_name_filters_results(fake_modules: None) -> None:
     results = run_checks(only=["fake_ok.one"])
     assert [r.name for r in results] == ["fake_ok.one"]

@@ -564,6 +564,17 @@ def _run(config: GraphConfig, ctx: RunContext) -> dict[str, Any]:
             **({"final_loss": []} if config.method == "finite" else {"solve": []}),
         }
     units = [(seed, name) for seed in range(config.n_seeds) for name in names]
+    kept = ctx.restore("architectures")  # --resume: the finished (seed, model) units
+    if kept is not None:
+        archs.update(kept)
+        metrics["spanning_rank"] = list(ctx.restore("spanning_rank", []))
+        metrics["test_sets"] = dict(ctx.restore("test_sets", {}))
+        if ctx.restore("train_set") is not None:
+            metrics["train_set"] = ctx.restore("train_set")
+        for key in ("architectures", "spanning_rank", "test_sets", "train_set"):
+            if key in metrics:
+                ctx.checkpoint(key, metrics[key])
+    done = sum(len(entry["train_mape"]) for entry in archs.values())  # seed-major order
     Sets = dict[str, GraphData]
     data: dict[int, tuple[GraphData, list[GraphData], list[GraphData], Sets]] = {}
     files = {
@@ -574,7 +585,8 @@ def _run(config: GraphConfig, ctx: RunContext) -> dict[str, Any]:
         )
         if path is not None
     }
-    for seed, name in ctx.progress(units, desc=f"{config.task} ({config.method})"):
+    todo = units[done:]
+    for seed, name in ctx.progress(todo, desc=f"{config.task} ({config.method})"):
         if seed not in data:
             data.clear()
             with ctx.stage("data"):
@@ -636,8 +648,15 @@ def _run(config: GraphConfig, ctx: RunContext) -> dict[str, Any]:
                 metrics["test_sets"] = described
                 if metrics["train_source"] != "sampled":
                     metrics["train_set"] = _describe(train, metrics["train_source"])
+                    ctx.checkpoint("train_set", metrics["train_set"])
                 ctx.checkpoint("test_sets", described)
-            if config.task == "max_degree":
+            elif kept is not None and to_jsonable(described) != metrics["test_sets"]:
+                raise ValueError(
+                    "resume=True: the test sets differ from those of the interrupted run "
+                    f"({sorted(described)} vs {sorted(metrics['test_sets'])}, compared with "
+                    "their hashes); expected the same train/tests data as that run."
+                )
+            if config.task == "max_degree" and len(metrics["spanning_rank"]) == seed:
                 metrics["spanning_rank"].append(spanning_rank(train.graphs).rank)
                 ctx.checkpoint("spanning_rank", metrics["spanning_rank"])
         train, tests, fam_tests, sets = data[seed]
@@ -742,6 +761,7 @@ def run_graph_experiment(
     progress: bool = True,
     train: GraphData | None = None,
     tests: Mapping[str, GraphData] | None = None,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Run one configuration: :func:`ntkx.runner.run_experiment` of :data:`GRAPH`.
 
@@ -753,7 +773,9 @@ def run_graph_experiment(
 
     Returns the record (``config`` with every default resolved, ``metrics``, ``seeds``,
     ``timings``, ...; see :mod:`ntkx.runner`); with ``out_dir``, ``result.json`` and the PNG
-    plots are written there.
+    plots are written there. ``resume=True`` continues an interrupted run in ``out_dir``:
+    its finished (seed, architecture) units are kept, the others computed (pass the same
+    ``train``/``tests``; the test sets' hashes are compared).
 
     Example:
         >>> import networkx as nx
@@ -773,14 +795,14 @@ def run_graph_experiment(
                 f"tests has type {type(tests).__name__}; expected a mapping of name -> GraphData."
             )
         data["tests"] = dict(tests)
-    return run_experiment(GRAPH, config, out_dir, progress=progress, data=data)
+    return run_experiment(GRAPH, config, out_dir, progress=progress, data=data, resume=resume)
 
 
 def graph_main(argv: Sequence[str] | None = None) -> int:
-    """``ntkx graph``: flags from :class:`GraphConfig`, ``--out DIR``, ``--quiet``.
+    """``ntkx graph``: flags from :class:`GraphConfig`, ``--out DIR``, ``--resume``, ``--quiet``.
 
     Returns the exit status: 0 on success, 2 on bad arguments, 130 on Ctrl-C (the partial
-    ``result.json`` is written).
+    ``result.json`` is written; ``--resume`` with the same flags continues it).
     """
     return cli_main(GRAPH, argv)
 
