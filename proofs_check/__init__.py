@@ -37,6 +37,7 @@ from proofs_check._framework import (
     all_criteria,
     compare,
     criteria,
+    from_json,
     info,
     main,
     make_result,
