@@ -498,8 +498,41 @@ def _init_cases() -> list[Case]:
     return cases
 
 
+def _apply_cases() -> list[Case]:
+    """``net.apply`` called eagerly: NaN inputs and parameters drawn for another feature size
+    give a ValueError naming ``x`` / ``params`` (were: a NaN output, jax's dot_general error)."""
+    x_nan = X.copy()
+    x_nan[1, 2] = np.nan
+    f, a, m = (np.array(v) for v in GRAPHS.batch.astuple())
+    f_nan = f.copy()
+    f_nan[0, 0, 0] = np.nan
+    graphs_nan = ntkx.GraphBatch(f_nan, a, m)
+    dim = GRAPHS.batch.feature_dim
+    gin = ntkx.gin(1, 1, width=8)
+    cases: list[Case] = [
+        ("mlp.apply(x with NaN)", lambda: NET.apply(PARAMS, x_nan), ValueError, "x contains"),
+        ("mlp.apply(x 1-D)", lambda: NET.apply(PARAMS, X[0]), ValueError, "x has shape"),
+        (
+            "mlp.apply(params for 3 features, x with 5)",
+            lambda: NET.apply(PARAMS, np.ones((2, 5))),
+            ValueError,
+            "params do not fit",
+        ),
+    ]
+    for name, net in (("gnn", GNN), ("gin", gin)):
+        p_right = net.init(KEY, dim)
+        p_wrong = net.init(KEY, dim + 2)
+        cases += [
+            (f"{name}.apply(features with NaN)", lambda n=net, p=p_right: n.apply(p, graphs_nan),
+             ValueError, "features"),
+            (f"{name}.apply(params for another feature size)",
+             lambda n=net, p=p_wrong: n.apply(p, GRAPHS.batch), ValueError, "params do not fit"),
+        ]  # fmt: skip
+    return cases
+
+
 CASES = _spec_cases() + _init_cases() + _kernel_cases() + _solver_cases() + _training_cases()
-CASES += _data_and_metric_cases()
+CASES += _data_and_metric_cases() + _apply_cases()
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,8 @@ lets one tiling, one Monte Carlo loop and one solver serve every network.
 from __future__ import annotations
 
 import abc
+import functools
+from collections.abc import Callable
 from typing import Any, Final, NamedTuple
 
 import jax
@@ -212,7 +214,7 @@ def check_params(net: Architecture, params: Any, x: Any, name: str = "params") -
     computing; ValueError naming ``name`` when the parameters do not fit the network and the
     inputs (e.g. drawn for another feature size), instead of jax's internal shape error."""
     try:
-        return jax.eval_shape(net.apply, params, x)
+        return jax.eval_shape(net.apply, params, jax.tree_util.tree_map(jnp.asarray, x))
     except Exception as err:  # jax raises TypeError/ValueError with internal detail
         dim = net.input_dim(x)
         raise ValueError(
@@ -220,6 +222,34 @@ def check_params(net: Architecture, params: Any, x: Any, name: str = "params") -
             f"({type(err).__name__}: {str(err).splitlines()[0][:200]}); expected "
             f"net.init(key, {dim})."
         ) from None
+
+
+def _traced(*trees: Any) -> bool:
+    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(trees))
+
+
+def checked_apply(apply: Callable[[Any, Params, Any], Any]) -> Callable[[Any, Params, Any], Any]:
+    """Decorator for an architecture's ``apply(self, params, x)``: eager calls are checked.
+
+    With concrete inputs (a direct call, not inside ``jax.jit``/``grad``/``vmap``), ``x``
+    goes through ``self.check_inputs("x", x)`` first (non-finite values, wrong rank: a
+    ValueError naming ``x`` instead of a NaN output), and a shape error inside ``apply``
+    (parameters drawn for another feature size) becomes a ValueError naming ``params``.
+    Traced calls run ``apply`` unchanged, so compiled training pays nothing.
+    """
+
+    @functools.wraps(apply)
+    def wrapper(self: Any, params: Params, x: Any) -> Any:
+        if _traced(params, x):
+            return apply(self, params, x)
+        self.check_inputs("x", x)
+        try:
+            return apply(self, params, x)
+        except (TypeError, ValueError):
+            check_params(self, params, x)  # raises the ValueError naming params ...
+            raise  # ... or the error was something else: keep it
+
+    return wrapper
 
 
 def num_points(x: Any) -> int:

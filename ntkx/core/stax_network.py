@@ -33,7 +33,7 @@ from typing import Any
 import jax
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ntkx.core.protocol import Architecture, KernelPair, Params, check_key
+from ntkx.core.protocol import Architecture, KernelPair, Params, check_key, checked_apply
 from ntkx.core.validation import as_inputs, check_positive_int
 
 __all__ = ["StaxNetwork", "from_stax"]
@@ -84,6 +84,7 @@ class StaxNetwork(Architecture):
         check_key("key", key)
         return self.init_fn(key, (-1, input_dim))[1]
 
+    @checked_apply
     def apply(self, params: Params, x: Float[Array, "n d"]) -> Float[Array, "n out"]:
         return self.apply_fn(params, x)
 

@@ -36,6 +36,7 @@ from ntkx.core.protocol import (
     KernelPair,
     Params,
     check_key,
+    checked_apply,
     partition_layers,
     validate_common_fields,
 )
@@ -233,6 +234,7 @@ class MLP(Architecture):
             params = _torch_uniform(params, key)
         return params
 
+    @checked_apply
     def apply(self, params: Params, x: Float[Array, "n d"]) -> Float[Array, "n out"]:
         """Outputs ``(n, out_dim)`` of the finite network (jit-compatible)."""
         return self.layers[1](params, x)

@@ -119,6 +119,7 @@ from ntkx.core.protocol import (
     KernelPair,
     Params,
     check_key,
+    checked_apply,
     partition_layers,
     validate_common_fields,
 )
@@ -240,6 +241,7 @@ class GIN(GraphArchitecture):
             params.append((w, b))
         return params
 
+    @checked_apply
     def apply(self, params: Params, x: GraphBatch) -> Float[Array, "B out"]:
         """Outputs ``(B, out_dim)`` of the finite network on a :class:`GraphBatch` (jit-able)."""
         return _apply(self, params, x)

@@ -91,6 +91,7 @@ from ntkx.core.protocol import (
     KernelPair,
     Params,
     check_key,
+    checked_apply,
     partition_layers,
     validate_common_fields,
 )
@@ -192,6 +193,7 @@ class GNN(GraphArchitecture):
             ]
         return params
 
+    @checked_apply
     def apply(self, params: Params, x: GraphBatch) -> Float[Array, "B out"]:
         """Outputs ``(B, out_dim)`` of the finite network on a :class:`GraphBatch` (jit-able)."""
         return _apply(self, params, x)
