@@ -68,7 +68,7 @@ __all__ = [
     "RunContext",
     "catch_swallowed_interrupts",
     "cli_main",
-    "ignoring_interrupts",
+    "interrupt_once",
     "run_experiment",
     "save_json",
     "to_jsonable",
@@ -402,19 +402,37 @@ def catch_swallowed_interrupts(ctx: Any) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def ignoring_interrupts() -> Iterator[None]:
-    """Ignore further Ctrl-C while the kept results are written (a terminal's Ctrl-C can
-    arrive twice, once through ``uv run``); only in the main thread, where signals go."""
+def interrupt_once(*, keep_ignoring: bool = False) -> Iterator[None]:
+    """Inside the block the first Ctrl-C raises :class:`KeyboardInterrupt` and later ones are
+    ignored, so writing the kept results is not cut short (a terminal's Ctrl-C reaches a
+    ``uv run`` child twice: once from the terminal, once forwarded by uv).
+
+    ``keep_ignoring=True`` (command lines, about to exit) leaves Ctrl-C ignored after an
+    interrupt, so a late copy cannot raise inside jax's exit handlers. Only acts in the main
+    thread and when Python's default handler is installed (nested blocks, custom handlers and
+    an inherited "ignore" are left alone).
+    """
     import threading
 
-    if threading.current_thread() is not threading.main_thread():
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    received: list[bool] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        received.append(True)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if not (received and keep_ignoring):
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def run_experiment(
@@ -466,21 +484,21 @@ def run_experiment(
             os.unlink(out / PARTIAL_FILE)  # a stale file from an earlier run of this directory
     interrupted = False
     metrics: dict[str, Any] | None = None
-    with catch_swallowed_interrupts(ctx):
-        try:
-            metrics = experiment.run(config, ctx)
-            if not isinstance(metrics, dict):
-                raise ValueError(
-                    f"experiment {experiment.name!r} returned {type(metrics).__name__}; "
-                    "expected a dict of metrics from its run function."
-                )
-            ctx.raise_if_interrupted()
-            if out is not None and experiment.plot is not None:
-                with ctx.stage("plot"):
-                    ctx.files.update(experiment.plot(metrics, ctx))
-        except KeyboardInterrupt:
-            interrupted = True
-    with ignoring_interrupts() if interrupted else contextlib.nullcontext():
+    with interrupt_once():  # a second Ctrl-C cannot cut the writing of the kept results
+        with catch_swallowed_interrupts(ctx):
+            try:
+                metrics = experiment.run(config, ctx)
+                if not isinstance(metrics, dict):
+                    raise ValueError(
+                        f"experiment {experiment.name!r} returned {type(metrics).__name__}; "
+                        "expected a dict of metrics from its run function."
+                    )
+                ctx.raise_if_interrupted()
+                if out is not None and experiment.plot is not None:
+                    with ctx.stage("plot"):
+                        ctx.files.update(experiment.plot(metrics, ctx))
+            except KeyboardInterrupt:
+                interrupted = True
         if interrupted:
             metrics = None  # only finished units count; the plots may be half-drawn
         record = dict(
@@ -582,9 +600,10 @@ def cli_main(experiment: Experiment, argv: Sequence[str] | None = None) -> int:
         print(f"{prog}: error: {err}".replace("resume=True", "--resume"), file=sys.stderr)
         return 2
     try:
-        record = run_experiment(
-            experiment, config, args.out, progress=not args.quiet, resume=args.resume
-        )
+        with interrupt_once(keep_ignoring=True):
+            record = run_experiment(
+                experiment, config, args.out, progress=not args.quiet, resume=args.resume
+            )
     except KeyboardInterrupt:
         return 130
     print(f"{prog}: wrote {Path(args.out, record['files']['json'])}")

@@ -819,21 +819,21 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m proofs_check")
             )
             _write_json_atomically(args.json, blob)
 
-    from ntkx.runner import catch_swallowed_interrupts, ignoring_interrupts
+    from ntkx.runner import catch_swallowed_interrupts, interrupt_once
 
     state = argparse.Namespace(interrupt_requested=False)
     start = time.perf_counter()
-    try:
-        with catch_swallowed_interrupts(state):
-            results = run_checks(
-                quick=args.quick, seed=args.seed, only=args.only, kept=kept, on_module=keep
-            )
-            if state.interrupt_requested:
-                raise KeyboardInterrupt
-    except ValueError as err:
-        parser.error(str(err))
-    except KeyboardInterrupt:
-        with ignoring_interrupts():
+    with interrupt_once(keep_ignoring=True):  # one Ctrl-C stops; its copies are ignored
+        try:
+            with catch_swallowed_interrupts(state):
+                results = run_checks(
+                    quick=args.quick, seed=args.seed, only=args.only, kept=kept, on_module=keep
+                )
+                if state.interrupt_requested:
+                    raise KeyboardInterrupt
+        except ValueError as err:
+            parser.error(str(err))
+        except KeyboardInterrupt:
             where = (
                 f"in {args.json}; continue with --resume"
                 if args.json and modules
@@ -846,7 +846,7 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m proofs_check")
                 f"{len(modules)} finished module(s) {sorted(modules)} {where}",
                 file=sys.stderr,
             )
-        return 130
+            return 130
     print_table(results)
     if args.json:
         blob = to_json(results, quick=args.quick, seed=args.seed, modules=modules)
