@@ -15,7 +15,9 @@ Each function draws one figure, writes it to ``path`` (PNG) and returns the path
 * :func:`plot_per_family` — graph test error per test family, one marker per
   architecture (``ntkx graph``).
 
-The figures are built with :class:`matplotlib.figure.Figure` directly, so the
+Every figure has a title wrapped to fit (:func:`set_wrapped_title`), axis labels with units
+and its legend below the axes, never over the data (:func:`legend_below`); :func:`save_figure`
+writes it. The figures are built with :class:`matplotlib.figure.Figure` directly, so the
 global pyplot backend is never touched.
 """
 
@@ -31,6 +33,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 __all__ = [
+    "legend_below",
     "plot_error_vs_size",
     "plot_extrapolation_curve",
     "plot_fit_1d",
@@ -38,6 +41,8 @@ __all__ = [
     "plot_r2_histogram",
     "plot_ray",
     "plot_width_sweep",
+    "save_figure",
+    "set_wrapped_title",
 ]
 
 _COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2"]
@@ -48,10 +53,22 @@ def _field(obj: Any, name: str) -> Any:
     return obj[name] if isinstance(obj, Mapping) else getattr(obj, name)
 
 
-def _save(fig: Figure, path: str | os.PathLike[str]) -> str:
+def set_wrapped_title(ax: Any, title: str, width: int = 60) -> None:
+    """A title wrapped to fit the axes (long configuration strings included)."""
+    ax.set_title(textwrap.fill(title, width), fontsize=10)
+
+
+def legend_below(ax: Any) -> None:
+    """The legend outside the axes, below them, so it never covers data."""
+    handles, _ = ax.get_legend_handles_labels()
+    ncol = 1 if len(handles) <= 2 else 2
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=ncol, frameon=False)
+
+
+def save_figure(fig: Figure, path: str | os.PathLike[str]) -> str:
+    """Write ``fig`` as a PNG (120 dpi, cropped to its content, legends below included)."""
     FigureCanvasAgg(fig)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")  # keeps the legends placed below the axes
     return str(path)
 
 
@@ -64,20 +81,40 @@ def plot_ray(
     exit_distance: float | None = None,
     title: str = "Prediction along a ray",
 ) -> str:
-    """Target and predictions against the position ``t`` along one ray."""
-    fig = Figure(figsize=(6.4, 4.2))
-    ax = fig.add_subplot()
-    ax.plot(t, target, color="black", lw=2.5, label="target", zorder=1)
-    for i, (label, values) in enumerate(predictions.items()):
-        ax.plot(t, values, color=_COLORS[i % len(_COLORS)], lw=1.6, ls="--", label=label)
-    if exit_distance is not None:
-        ax.axvline(exit_distance, color="gray", ls=":", lw=1.2, label="leaves training support")
-    ax.set_xlabel("distance t along the ray  (x = base + t v)")
-    ax.set_ylabel("output")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    return _save(fig, path)
+    """Target and predictions against the position ``t`` along one ray, in two panels.
+
+    Left: everything, on the target's scale (how far the predictions are from a non-linear
+    target). Right: the predictions only, on their own scale (a quadratic target would
+    otherwise flatten them into one line and hide the NTK predictor under the networks):
+    straight lines there are the paper's linear extrapolation. The first prediction
+    (the NTK predictor) is drawn solid and on top.
+    """
+    fig = Figure(figsize=(11.0, 4.4))
+    axes = fig.subplots(1, 2)
+    target = np.asarray(target, float)
+    for k, ax in enumerate(axes):
+        if k == 0 and np.isfinite(target).any():
+            ax.plot(t, target, color="black", lw=2.5, label="target", zorder=1)
+        for i, (label, values) in enumerate(predictions.items()):
+            ax.plot(
+                t,
+                values,
+                color=_COLORS[i % len(_COLORS)],
+                lw=2.4 if i == 0 else 1.4,
+                ls="-" if i == 0 else "--",
+                label=label,
+                zorder=3 if i == 0 else 2,
+            )
+        if exit_distance is not None:
+            ax.axvline(exit_distance, color="gray", ls=":", lw=1.2, label="leaves training support")
+        ax.set_xlabel("distance t along the ray (input units; x = base + t v)")
+        ax.set_ylabel("output (target units)")
+        ax.grid(alpha=0.3)
+    axes[0].set_title("target and predictions", fontsize=9)
+    axes[1].set_title("predictions only (own scale): linear outside the support", fontsize=9)
+    legend_below(axes[0])
+    fig.suptitle(textwrap.fill(title, 100), fontsize=11)
+    return save_figure(fig, path)
 
 
 def plot_extrapolation_curve(
@@ -110,12 +147,12 @@ def plot_extrapolation_curve(
             label=label,
         )
     ax.set_yscale("log")
-    ax.set_xlabel("distance from the training support")
+    ax.set_xlabel("distance from the training support (input units)")
     ax.set_ylabel(labels[metric])
-    ax.set_title(title)
+    set_wrapped_title(ax, title)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    return _save(fig, path)
+    legend_below(ax)
+    return save_figure(fig, path)
 
 
 def plot_r2_histogram(
@@ -125,8 +162,14 @@ def plot_r2_histogram(
     threshold: float = 0.99,
     title: str = "Directional linearity outside the support",
 ) -> str:
-    """Histogram of ``log10(1 - R^2)`` per predictor (values below 1e-16 are put at 1e-16)."""
-    fig = Figure(figsize=(6.4, 4.2))
+    """Histogram of ``log10(1 - R^2)`` per predictor (values below 1e-16 are put at 1e-16).
+
+    Outlined (step) histograms of the fraction of rays per bin, so that every predictor stays
+    visible where they overlap and entries with different numbers of rays compare; the
+    legend, with each predictor's median :math:`R^2` and number of rays, sits below the
+    axes. Pool several seeds into one entry by concatenating their values.
+    """
+    fig = Figure(figsize=(7.0, 4.6))
     ax = fig.add_subplot()
     all_vals = [np.log10(np.clip(1.0 - np.asarray(v, float), 1e-16, None)) for v in r2.values()]
     lo = min(float(v.min()) for v in all_vals)
@@ -137,16 +180,18 @@ def plot_r2_histogram(
         ax.hist(
             vals,
             bins=edges,
-            alpha=0.55,
+            weights=np.full(len(vals), 1.0 / len(vals)),  # fractions: pooled seeds compare
+            histtype="step",
+            lw=1.8,
             color=_COLORS[i % len(_COLORS)],
-            label=f"{label} (median R² = {med:.6f})",
+            label=f"{label}: median R² = {med:.6f} ({len(vals)} rays)",
         )
     ax.axvline(np.log10(1 - threshold), color="black", ls="--", lw=1.2, label=f"R² = {threshold}")
-    ax.set_xlabel("log10(1 − R²) per ray   (left = more linear)")
-    ax.set_ylabel("number of rays")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    return _save(fig, path)
+    ax.set_xlabel("log10(1 − R²) per ray (dimensionless; left = more linear)")
+    ax.set_ylabel("fraction of rays")
+    set_wrapped_title(ax, title)
+    legend_below(ax)
+    return save_figure(fig, path)
 
 
 def plot_width_sweep(
@@ -179,12 +224,12 @@ def plot_width_sweep(
         )
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ax.set_xlabel("hidden width")
-    ax.set_ylabel("relative RMS gap to the NTK predictor")
-    ax.set_title(title)
+    ax.set_xlabel("hidden width (units per layer)")
+    ax.set_ylabel("relative RMS gap to the NTK predictor (dimensionless)")
+    set_wrapped_title(ax, title)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    return _save(fig, path)
+    legend_below(ax)
+    return save_figure(fig, path)
 
 
 def plot_fit_1d(
@@ -205,11 +250,11 @@ def plot_fit_1d(
         ax.axvspan(*support, color="0.9", label="training support")
     ax.plot(x, target, "k--", lw=1.2, label=target_label)
     ax.plot(x, prediction, color=_COLORS[0], lw=2, label=prediction_label)
-    ax.set_xlabel("x")
-    ax.set_ylabel("f(x)")
-    ax.set_title(title)
-    ax.legend(loc="upper center")
-    return _save(fig, path)
+    ax.set_xlabel("x (input units)")
+    ax.set_ylabel("f(x) (target units)")
+    set_wrapped_title(ax, title)
+    legend_below(ax)
+    return save_figure(fig, path)
 
 
 def _positive(values: Sequence[float], floor: float) -> np.ndarray:
@@ -250,10 +295,10 @@ def plot_error_vs_size(
     ax.set_yscale("log")
     ax.set_xlabel("test graph size (nodes, bin centre)")
     ax.set_ylabel(ylabel)
-    ax.set_title(textwrap.fill(title, 60))
+    set_wrapped_title(ax, title)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    return _save(fig, path)
+    legend_below(ax)
+    return save_figure(fig, path)
 
 
 def plot_per_family(
@@ -293,7 +338,7 @@ def plot_per_family(
     ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(textwrap.fill(title, 60))
+    set_wrapped_title(ax, title)
     ax.grid(alpha=0.3, which="both", axis="y")
-    ax.legend(fontsize=8)
-    return _save(fig, path)
+    legend_below(ax)
+    return save_figure(fig, path)

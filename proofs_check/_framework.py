@@ -689,10 +689,9 @@ def write_plots(results: Sequence[CheckResult], path: str) -> int:
     (several series with the same title share a panel); ``details["reference"]``
     entries (same keys) are drawn dashed.
     """
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ntkx.plotting import legend_below, save_figure, set_wrapped_title
 
     panels: dict[str, list[tuple[dict[str, Any], bool, CheckResult]]] = {}
     for r in results:
@@ -704,7 +703,8 @@ def write_plots(results: Sequence[CheckResult], path: str) -> int:
     n = len(panels)
     cols = min(3, n)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows), squeeze=False)
+    fig = Figure(figsize=(5.6 * cols, 5.0 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax, (title, curves) in zip(axes.flat, panels.items(), strict=False):
         for s, dashed, r in curves:
             label = s.get("label")
@@ -719,24 +719,25 @@ def write_plots(results: Sequence[CheckResult], path: str) -> int:
                 color="0.4" if dashed else None,
                 alpha=0.85,
             )
-            ax.set_xlabel(s.get("xlabel", ""))
-            ax.set_ylabel(s.get("ylabel", ""))
+            if s.get("xlabel"):  # a reference curve without labels keeps the panel's
+                ax.set_xlabel(s["xlabel"])
+            if s.get("ylabel"):
+                ax.set_ylabel(s["ylabel"])
             if s.get("logx"):
                 ax.set_xscale("log")
             if s.get("logy"):
                 ax.set_yscale("log")
-        ax.set_title(title, fontsize=9)
+        set_wrapped_title(ax, title, width=50)
         if any(s.get("label") for s, _, _ in curves):
-            ax.legend(fontsize=7)
+            legend_below(ax)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     fig.suptitle(
         "proofs_check (arXiv 2009.11848): solid = passed, dotted = failed, dashed = reference",
-        fontsize=10,
+        fontsize=11,
     )
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    fig.subplots_adjust(hspace=0.75, wspace=0.3)
+    save_figure(fig, path)
     return n
 
 

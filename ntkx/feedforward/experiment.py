@@ -85,7 +85,7 @@ TRAINERS: Final = ("adam", "gd")
 #: ``geometry`` accepts a geometry kind or one of the paper's named training sets.
 GEOMETRY_CHOICES: Final = (*GEOMETRY_KINDS, *TRAINING_SETS)
 #: Finite networks drawn in the ray plot, the curve plot and the R^2 histogram.
-PLOTTED_NETWORKS: Final = {"ray": 4, "curve": 6, "r2_histogram": 2}
+PLOTTED_NETWORKS: Final = {"ray": 4, "curve": 6}
 
 
 def _ints(name: str, values: Sequence[int], *, allow_empty: bool = False) -> tuple[int, ...]:
@@ -749,8 +749,13 @@ def _plot(metrics: dict[str, Any], ctx: RunContext) -> dict[str, str]:
     if ntk is not None:
         r2["NTK (origin rays)"] = ntk["linearity_origin"]["r2"]
         r2["NTK (off-origin rays)"] = ntk["linearity_off_origin"]["r2"]
-    for e in finite[: PLOTTED_NETWORKS["r2_histogram"]]:
-        r2[f"{_label(e['width'], e['seed'])} (origin rays)"] = e["linearity_origin"]["r2"]
+    by_width: dict[int, list[dict[str, Any]]] = {}
+    for e in finite:  # every seed counts: the rays of a width's seeds are pooled
+        by_width.setdefault(e["width"], []).append(e)
+    for width, rows in by_width.items():
+        seeds = ", ".join(str(e["seed"]) for e in rows)
+        pooled = [v for e in rows for v in e["linearity_origin"]["r2"]]
+        r2[f"width {width}, seeds {seeds} (origin rays)"] = pooled
     files["r2_histogram"] = plot_r2_histogram(
         r2, out / "r2_histogram.png", title=f"R² along rays ({label})"
     )
