@@ -1,4 +1,4 @@
-"""The ``ntkx`` command: ``ntkx demo | curve | graph | check``.
+"""The ``ntkx`` command: ``ntkx demo | curve | graph | check | reproduce``.
 
 ``ntkx curve`` and ``ntkx graph`` are experiments on :mod:`ntkx.runner` (flags generated from
 their config dataclasses; ``ntkx curve --help``); ``ntkx check`` runs :mod:`proofs_check`.
@@ -31,6 +31,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "GNNs: max degree, shortest path, graph families",
     ),
     "check": ("ntkx.cli", "check_main", "numerical and symbolic checks of the paper's claims"),
+    "reproduce": (
+        "ntkx.reproduce",
+        "reproduce_main",
+        "every experiment of the paper; report.md beside the paper's values",
+    ),
 }
 
 
