@@ -89,7 +89,7 @@ def plot_ray(
     straight lines there are the paper's linear extrapolation. The first prediction
     (the NTK predictor) is drawn solid and on top.
     """
-    fig = Figure(figsize=(11.0, 4.4))
+    fig = Figure(figsize=(11.0, 4.4), layout="constrained")
     axes = fig.subplots(1, 2)
     target = np.asarray(target, float)
     for k, ax in enumerate(axes):
@@ -135,7 +135,7 @@ def plot_extrapolation_curve(
     }
     if metric not in labels:
         raise ValueError(f"metric={metric!r} is not allowed; expected one of {sorted(labels)}.")
-    fig = Figure(figsize=(6.4, 4.2))
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
     ax = fig.add_subplot()
     for i, (label, curve) in enumerate(curves.items()):
         ax.plot(
@@ -169,7 +169,7 @@ def plot_r2_histogram(
     legend, with each predictor's median :math:`R^2` and number of rays, sits below the
     axes. Pool several seeds into one entry by concatenating their values.
     """
-    fig = Figure(figsize=(7.0, 4.6))
+    fig = Figure(figsize=(7.0, 4.6), layout="constrained")
     ax = fig.add_subplot()
     all_vals = [np.log10(np.clip(1.0 - np.asarray(v, float), 1e-16, None)) for v in r2.values()]
     lo = min(float(v.min()) for v in all_vals)
@@ -205,7 +205,7 @@ def plot_width_sweep(
     """Relative prediction gap against width, one line per region (mean over seeds, with each
     seed as a dot); a dotted ``width^-reference_exponent`` guide line."""
     w = np.asarray(widths, float)
-    fig = Figure(figsize=(6.4, 4.2))
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
     ax = fig.add_subplot()
     for i, (label, g) in enumerate(gaps.items()):
         arr = np.atleast_2d(np.asarray(g, float))  # (seeds, widths)
@@ -244,7 +244,7 @@ def plot_fit_1d(
     title: str = "Fit and extrapolation",
 ) -> str:
     """A one-dimensional prediction against its target, with the training support shaded."""
-    fig = Figure(figsize=(6.4, 4.2))
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
     ax = fig.add_subplot()
     if support is not None:
         ax.axvspan(*support, color="0.9", label="training support")
@@ -279,7 +279,7 @@ def plot_error_vs_size(
     sizes, if given, are shaded.
     """
     centers = [0.5 * (lo + hi) for lo, hi in size_bins]
-    fig = Figure(figsize=(6.4, 4.2))
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
     ax = fig.add_subplot()
     if train_sizes is not None:
         lo, hi = train_sizes
@@ -318,7 +318,7 @@ def plot_per_family(
     are drawn at ``floor``. Long titles are wrapped so that they fit the figure.
     """
     names = list(errors)
-    fig = Figure(figsize=(max(6.4, 1.0 + 1.1 * len(families)), 4.2))
+    fig = Figure(figsize=(max(6.4, 1.0 + 1.1 * len(families)), 4.2), layout="constrained")
     ax = fig.add_subplot()
     pos = np.arange(len(families), dtype=float)
     step = 0.6 / max(len(names), 1)

@@ -483,6 +483,7 @@ def run_experiment(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(out / PARTIAL_FILE)  # a stale file from an earlier run of this directory
     interrupted = False
+    plot_error: Exception | None = None
     metrics: dict[str, Any] | None = None
     with interrupt_once():  # a second Ctrl-C cannot cut the writing of the kept results
         with catch_swallowed_interrupts(ctx):
@@ -499,6 +500,10 @@ def run_experiment(
                         ctx.files.update(experiment.plot(metrics, ctx))
             except KeyboardInterrupt:
                 interrupted = True
+            except Exception as err:
+                if metrics is None or not isinstance(metrics, dict):
+                    raise
+                plot_error = err  # the metrics are kept: result.json first, then the error
         if interrupted:
             metrics = None  # only finished units count; the plots may be half-drawn
         record = dict(
@@ -532,6 +537,8 @@ def run_experiment(
             )
     if interrupted:
         raise KeyboardInterrupt
+    if plot_error is not None:
+        raise plot_error
     return record
 
 

@@ -703,7 +703,7 @@ def write_plots(results: Sequence[CheckResult], path: str) -> int:
     n = len(panels)
     cols = min(3, n)
     rows = math.ceil(n / cols)
-    fig = Figure(figsize=(5.6 * cols, 5.0 * rows))
+    fig = Figure(figsize=(5.6 * cols, 5.0 * rows), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False)
     for ax, (title, curves) in zip(axes.flat, panels.items(), strict=False):
         for s, dashed, r in curves:
@@ -736,7 +736,6 @@ def write_plots(results: Sequence[CheckResult], path: str) -> int:
         "proofs_check (arXiv 2009.11848): solid = passed, dotted = failed, dashed = reference",
         fontsize=11,
     )
-    fig.subplots_adjust(hspace=0.75, wspace=0.3)
     save_figure(fig, path)
     return n
 

@@ -61,8 +61,11 @@ def _check_figure(fig: Figure, path: Path) -> None:
     used = [ax for ax in fig.axes if ax.axison]
     assert used
     suptitle = fig._suptitle.get_text() if fig._suptitle is not None else ""
+    sup_box = fig._suptitle.get_window_extent(renderer) if suptitle else None
     for ax in used:
         assert ax.get_title() or suptitle, "every panel has a title"
+        if sup_box is not None and ax.get_title():
+            assert not _boxes_overlap(sup_box, ax.title.get_window_extent(renderer))
         assert ax.get_xlabel() and ax.get_ylabel(), "both axes are labelled"
         title_box = ax.title.get_window_extent(renderer)
         assert title_box.x0 >= fig_box.x0 - 1 and title_box.x1 <= fig_box.x1 + 1  # it fits

@@ -104,10 +104,15 @@ def test_interrupted_reproduce_resumes_the_missing_parts(
     ]
 
 
-def test_feedforward_rows_judge_the_paper_trends(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_feedforward_rows_judge_the_paper_trends(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """The feedforward verdicts from fixed curve metrics: linear target learned (<= 5%),
-    non-linear ones failing (>= 10%), R² above 0.99 along rays."""
+    non-linear ones failing (>= 10%), R² above 0.99 along rays; and its figure."""
+    from test_plotting import _check_figure
+
     import ntkx.feedforward.experiment as ff
+    import ntkx.plotting as plotting
 
     def entry(mape: float, r2: float) -> dict[str, Any]:
         return {"errors": {"mape_median_per_batch": mape}, "linearity_off_origin": {"median": r2},
@@ -125,3 +130,10 @@ def test_feedforward_rows_judge_the_paper_trends(monkeypatch: pytest.MonkeyPatch
     bad = sorted({r["check"] for r in out["rows"] if r["verdict"] == "differs"})
     assert bad == ["feedforward.cos.mlp.mape", "feedforward.cos.mlp.r2", "feedforward.cos.ntk.mape",
                    "feedforward.cos.ntk.r2"]  # fmt: skip
+    figures: list[Any] = []
+    real = plotting.save_figure
+    monkeypatch.setattr(plotting, "save_figure", lambda f, p: figures.append(f) or real(f, p))
+    monkeypatch.setitem(rep.RUNNERS, "feedforward_grid", lambda c, ctx: out)
+    run_reproduce(ReproduceConfig(quick=True, parts=("feedforward_grid",)), tmp_path,
+                  progress=False)  # fmt: skip
+    _check_figure(figures[0], tmp_path / "feedforward_grid.png")

@@ -595,3 +595,14 @@ def test_module_doctests() -> None:
     result = doctest.testmod(ntkx.runner)
     assert result.attempted >= 3
     assert result.failed == 0
+
+
+def test_a_failing_plot_keeps_the_metrics(tmp_path: Path) -> None:
+    def broken_plot(metrics: dict[str, Any], ctx: RunContext) -> dict[str, str]:
+        raise RuntimeError("matplotlib fell over")
+
+    experiment = Experiment("toy", ToyConfig, toy_run, broken_plot)
+    with pytest.raises(RuntimeError, match="matplotlib fell over"):
+        run_experiment(experiment, ToyConfig(), tmp_path, progress=False)
+    record = json.loads((tmp_path / "result.json").read_text())
+    assert record["interrupted"] is False and "values" in record["metrics"]  # computed, kept
