@@ -361,7 +361,8 @@ def plot_nbody_error_vs_mass(
     ax = fig.add_subplot()
     ax.axvline(1.0, color="0.6", ls=":", label="training masses (factor 1)")
     for i, (name, vals) in enumerate(errors.items()):
-        ax.plot(mass_factors, _positive(vals, floor), marker="o", color=_COLORS[i], label=name)
+        color = _COLORS[i % len(_COLORS)]
+        ax.plot(mass_factors, _positive(vals, floor), marker="o", color=color, label=name)
     ax.set_yscale("log")
     ax.set_xlabel("mass factor (every mass x factor; dimensionless)")
     ax.set_ylabel("test MAPE of the next velocity (%)")
@@ -391,7 +392,8 @@ def plot_nbody_error_vs_distance(
     for i, (name, vals) in enumerate(errors.items()):
         v = np.array([np.nan if e is None else e for e in vals], float)
         ok = np.isfinite(v)
-        ax.plot(centers[ok], _positive(v[ok], floor), marker="o", color=_COLORS[i], label=name)
+        color = _COLORS[i % len(_COLORS)]
+        ax.plot(centers[ok], _positive(v[ok], floor), marker="o", color=color, label=name)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("minimum pairwise distance in the frame (simulation length units, bin centre)")

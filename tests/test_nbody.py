@@ -8,7 +8,6 @@ orbit, a plain-numpy recursion of the interaction network's kernels written from
 
 from __future__ import annotations
 
-import json
 import math
 
 import jax
@@ -30,7 +29,7 @@ from ntkx.graphs.nbody import (
     simulate,
     velocity_mape,
 )
-from ntkx.graphs.nbody_experiment import NBodyConfig, nbody_main, run_nbody_experiment
+from ntkx.graphs.nbody_experiment import NBodyConfig, nbody_main
 
 # --------------------------------------------------------------------------- simulator
 
@@ -249,14 +248,23 @@ def test_permutation_equivariance_over_bodies() -> None:
     items = interaction_items(states, edges)
     permuted = interaction_items(states[:, perm], edges[:, perm][:, :, perm])
     net = ntkx.interaction_network(**NET)  # the spec (and shapes) of the reference test
-    params = net.init(jax.random.key(0), net.item_dim)
-    out = np.asarray(net.apply(params, items)).reshape(2, 3, 2)
-    out_p = np.asarray(net.apply(params, permuted)).reshape(2, 3, 2)
-    np.testing.assert_allclose(out_p, out[:, perm], rtol=1e-5, atol=1e-6)  # float32 sums
+    # Equivariance must hold for any parameters: drawn here in numpy in neural-tangents' layout
+    # (net.init draws the same shapes, but tracing it costs seconds).
+    rng = np.random.default_rng(0)
+    d_rel, w = 2 * 5 + 2, net.width
+
+    def dense(n_in: int, n_out: int) -> tuple:
+        return rng.normal(size=(n_in, n_out)), rng.normal(size=(1, n_out))  # stax: b (1, n)
+
+    params = [dense(d_rel, w), (), dense(w, w), dense(5 + w, w), (), dense(w, 2)]
+    apply = jax.jit(net.apply)
+    out = np.asarray(apply(params, items)).reshape(2, 3, 2)
+    out_p = np.asarray(apply(params, permuted)).reshape(2, 3, 2)
+    np.testing.assert_allclose(out_p, out[:, perm], rtol=1e-5, atol=1e-5)  # float32 sums
     k = ntkx.kernel(net, items, dtype="float64").reshape(2, 3, 2, 3)
     k_p = ntkx.kernel(net, permuted, dtype="float64").reshape(2, 3, 2, 3)
     np.testing.assert_allclose(k_p, k[:, perm][:, :, :, perm], rtol=1e-12)
-    # the body order is seen at all: a non-permuting swap of receivers changes the outputs
+    # the body order is seen at all: the same outputs without permuting them differ
     assert np.abs(out_p - out).max() > 1e-3
 
 
@@ -316,30 +324,6 @@ def test_bad_inputs_name_the_argument() -> None:
 
 
 # --------------------------------------------------------------------------- the experiment
-
-
-def test_experiment_writes_metrics_and_plots(tmp_path) -> None:
-    # n_test=2 frames = 6 items, the rollout's batch too: one compiled test/train kernel
-    cfg = NBodyConfig(
-        n_train=20, n_test=2, depth=1, object_depth=1, mass_factors=(1.0, 2.0), rollout_steps=3
-    )
-    rec = run_nbody_experiment(cfg, tmp_path, progress=False)
-    m = rec["metrics"]
-    saved = json.loads((tmp_path / "result.json").read_text())
-    for rep in ("raw", "physics"):
-        assert saved["metrics"][rep]["test_mape"] == m[rep]["split_mape"]["mass_distance"]
-        assert m[rep]["train_mape"] >= 0 and m[rep]["solve_path"]
-        assert len(m[rep]["mass_sweep_mape"]) == 2
-    for split, ratio in m["ratio_raw_over_physics"].items():
-        assert ratio == pytest.approx(
-            m["raw"]["split_mape"][split] / m["physics"]["split_mape"][split]
-        )
-    assert np.shape(m["trajectories"]["physics"]) == (2, 4, 3, 2)
-    np.testing.assert_array_equal(
-        np.asarray(m["trajectories"]["raw"])[:, 0], np.asarray(m["trajectories"]["true"])[:, 0]
-    )
-    for name in ("trajectories", "error_vs_mass", "error_vs_distance"):
-        assert (tmp_path / saved["files"][name]).stat().st_size > 1000
 
 
 def test_cli_refuses_bad_arguments(tmp_path, capsys) -> None:
