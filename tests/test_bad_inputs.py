@@ -545,6 +545,7 @@ CLI_CASES = [
     (["nbody", "--n-train", "0"], "n_train"),
     (["nbody", "--mass-factors", "1", "-2"], "mass_factors[1]"),
     (["nbody", "--depth", "0"], "depth"),
+    (["nbody", "--method", "gp"], "method"),
     (["nosuchcommand"], "nosuchcommand"),
 ]
 

@@ -29,7 +29,7 @@ from ntkx.graphs.nbody import (
     simulate,
     velocity_mape,
 )
-from ntkx.graphs.nbody_experiment import NBodyConfig, nbody_main
+from ntkx.graphs.nbody_experiment import NBodyConfig, fit_predictor, nbody_main
 
 # --------------------------------------------------------------------------- simulator
 
@@ -215,6 +215,12 @@ def test_kernel_matches_the_numpy_reference(edge_dim: int, depth: int, same: boo
     # the same formulas in float64, other operation order and ntkx's arccos polynomial (<= 5u)
     np.testing.assert_allclose(got.nngp, nngp, rtol=1e-10)
     np.testing.assert_allclose(got.ntk, ntk, rtol=1e-10)
+    if not same:  # only the readout trained: the NTK is the NNGP (exact identity)
+        last = ntkx.interaction_network(**{**NET, "edge_dim": edge_dim, "depth": depth,
+                                           "trainable": "last"})  # fmt: skip
+        k = ntkx.kernel(last, x1, x2, get=("ntk", "nngp"), dtype="float64")
+        np.testing.assert_allclose(k.ntk, nngp, rtol=1e-10)
+        np.testing.assert_allclose(k.nngp, nngp, rtol=1e-10)
     if same:  # symmetric tiles: the diagonal meets each item's own variances exactly
         diag = ntkx.kernel(net, x1, get="ntk", dtype="float64")
         np.testing.assert_allclose(diag, _network_reference(net, x1, x1)[1], rtol=1e-10)
@@ -318,6 +324,9 @@ def test_bad_inputs_name_the_argument() -> None:
         ({"mass_factors": (1.0, -2.0)}, r"mass_factors\[1\]"),
         ({"ridge": -1.0}, "ridge"),
         ({"seed": -1}, "seed"),
+        ({"method": "gp"}, "method='gp'"),
+        ({"epochs": 0}, "epochs"),
+        ({"learning_rate": 0.0}, "learning_rate"),
     ]:
         with pytest.raises(ValueError, match=match):
             NBodyConfig(**kwargs)
@@ -332,3 +341,19 @@ def test_cli_refuses_bad_arguments(tmp_path, capsys) -> None:
     from ntkx.cli import COMMANDS
 
     assert COMMANDS["nbody"][:2] == ("ntkx.graphs.nbody_experiment", "nbody_main")
+
+
+@pytest.mark.slow
+def test_finite_networks_trained_by_adam_reproduce_the_ordering() -> None:
+    # Finite interaction networks (width 128, 4-layer relation MLP) trained by Adam for 100
+    # epochs on 300 frames: physics features extrapolate, raw features do not (measured at the
+    # full size, 1,000 frames and 200 epochs: raw 16%, physics 0.55% on masses x2 and
+    # distances < 20). Only the ordering is asserted: a factor 3 is a clear separation.
+    cfg = NBodyConfig(n_train=300, n_test=100, method="finite", epochs=100)
+    train = nbody_split("train", cfg.n_train, [0, 0])
+    test = nbody_split("mass_distance", cfg.n_test, [0, 4])
+    mape = {}
+    for rep in ("raw", "physics"):
+        predict = fit_predictor(cfg, rep, train)
+        mape[rep] = velocity_mape(test.targets, predict(test))
+    assert mape["raw"] > 3 * mape["physics"], mape

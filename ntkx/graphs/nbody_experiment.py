@@ -11,6 +11,11 @@ predictor is the infinitely wide :func:`ntkx.interaction_network` (relation MLP 
 layers, object MLP of ``object_depth``) trained to convergence: ridge-free
 :func:`ntkx.kernel_regression` with its closed-form NTK, on one item per (frame, receiver).
 
+**Finite networks** (``method="finite"``): the same specs at ``width`` trained by
+:func:`ntkx.train_adam` on the same items and targets (``epochs``, ``batch_size``,
+``learning_rate`` halved every ``epochs / 4``; weight decay 1e-5); the paper trains 2,000 epochs
+at learning rate 0.005, batch 32.
+
 **Model form.** ``residual=True`` (default): the network predicts the velocity *change* and
 the next velocity is :math:`\hat v' = v + f(\text{items})` (a skip connection from the
 receiver's velocity). ``residual=False`` predicts :math:`v'` itself, as the paper's network does;
@@ -53,9 +58,11 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
+import jax
 import numpy as np
 
-from ntkx.core.solvers import KernelRegression, kernel_regression
+from ntkx.core.solvers import kernel_regression
+from ntkx.core.training import train_adam
 from ntkx.core.validation import check_choice, check_finite_number, check_positive_int
 from ntkx.graphs.interaction import InteractionNetwork, interaction_network
 from ntkx.graphs.nbody import (
@@ -88,8 +95,14 @@ __all__ = [
 TEST_SPLITS: Final = SPLITS[1:]
 #: The split whose MAPE is each representation's ``test_mape``: masses and distances both out.
 HEADLINE_SPLIT: Final = "mass_distance"
-DEFAULTS: Final[dict[str, Any]] = {"n_train": 1000, "n_test": 500, "rollout_steps": 200}
-QUICK: Final[dict[str, Any]] = {"n_train": 100, "n_test": 40, "rollout_steps": 40}
+DEFAULTS: Final[dict[str, Any]] = {
+    "n_train": 1000,
+    "n_test": 500,
+    "rollout_steps": 200,
+    "epochs": 200,
+}
+QUICK: Final[dict[str, Any]] = {"n_train": 100, "n_test": 40, "rollout_steps": 40, "epochs": 20}
+METHODS: Final = ("kernel", "finite")
 #: Bin edges (minimum pairwise distance of a frame) for ``distance_bin_mape``.
 DISTANCE_BINS: Final = (1.0, 3.0, 10.0, 20.0, 30.0, 60.0, 120.0, 1000.0)
 
@@ -112,6 +125,16 @@ class NBodyConfig:
     """bias standard deviation of every dense layer"""
     ridge: float = 0.0
     """absolute ridge of the kernel regression (on scaled targets)"""
+    method: str = "kernel"
+    """kernel: closed-form NTK predictor; finite: networks of width `width` trained by Adam"""
+    width: int = 128
+    """finite networks: hidden width of both MLPs (the paper: 128)"""
+    epochs: int | None = None
+    """finite networks: Adam epochs (default 200, quick 20), learning rate halved 4 times"""
+    learning_rate: float = 1e-3
+    """finite networks: initial Adam learning rate"""
+    batch_size: int = 32
+    """finite networks: minibatch size in items (the paper: 32)"""
     mass_factors: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
     """every mass times these for the error-against-mass sweep (training: 1)"""
     rollout_steps: int | None = None
@@ -125,14 +148,20 @@ class NBodyConfig:
         set_ = object.__setattr__
         check_choice("quick", self.quick, (True, False))
         check_choice("residual", self.residual, (True, False))
-        for name in ("n_train", "n_test", "rollout_steps"):
+        check_choice("method", self.method, METHODS)
+        for name in ("n_train", "n_test", "rollout_steps", "epochs"):
             if getattr(self, name) is None:
                 set_(self, name, (QUICK if self.quick else DEFAULTS)[name])
             set_(self, name, check_positive_int(name, getattr(self, name)))
-        for name in ("depth", "object_depth"):
+        for name in ("depth", "object_depth", "width", "batch_size"):
             set_(self, name, check_positive_int(name, getattr(self, name)))
         set_(self, "b_std", check_finite_number("b_std", self.b_std, minimum=0.0))
         set_(self, "ridge", check_finite_number("ridge", self.ridge, minimum=0.0))
+        set_(
+            self,
+            "learning_rate",
+            check_finite_number("learning_rate", self.learning_rate, minimum=0.0, strict=True),
+        )
         factors = self.mass_factors
         if isinstance(factors, int | float):
             factors = (factors,)
@@ -156,7 +185,7 @@ class NBodyConfig:
         check_choice("representation", representation, REPRESENTATIONS)
         edge_dim = 2 if representation == "physics" else 0
         return interaction_network(
-            2, STATE_DIM, edge_dim, self.depth, self.object_depth, b_std=self.b_std
+            2, STATE_DIM, edge_dim, self.depth, self.object_depth, self.width, b_std=self.b_std
         )
 
 
@@ -187,18 +216,48 @@ class _Scaler:
         return items / np.concatenate([self.state, sender, sender])
 
 
-def _fit(config: NBodyConfig, rep: str, train: NBodyFrames, scaler: _Scaler) -> KernelRegression:
-    y = (train.targets - scaler.base(train)) / scaler.target
-    return kernel_regression(
-        config.network(rep), scaler.items(train, rep), y, config.ridge, dtype="float64"
-    )
+class _Model:
+    """A fitted predictor on scaled items: ``predict(items) -> scaled outputs`` and a record."""
+
+    def __init__(self, config: NBodyConfig, rep: str, train: NBodyFrames, scaler: _Scaler):
+        net = config.network(rep)
+        x = scaler.items(train, rep)
+        y = (train.targets - scaler.base(train)) / scaler.target
+        self.scaler, self.rep = scaler, rep
+        if config.method == "kernel":
+            model = kernel_regression(net, x, y, config.ridge, dtype="float64")
+            self.predict_items: Callable[[np.ndarray], np.ndarray] = model.predict
+            self.info: dict[str, Any] = {"solve_path": model.diagnostics.path}
+            return
+        params = net.init(jax.random.key(config.seed), net.item_dim)
+        res = train_adam(
+            net,
+            params,
+            x,
+            y,
+            key=jax.random.key(config.seed + 1),
+            learning_rate=config.learning_rate,
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            lr_halving_every=max(1, config.epochs // 4),
+        )
+        apply = jax.jit(net.apply)
+        self.predict_items = lambda items: np.asarray(apply(res.params, items), np.float64)
+        losses = np.asarray(res.losses)
+        self.info = {"final_loss": float(losses[-1]), "epochs": int(config.epochs)}
+
+    def __call__(self, frames: NBodyFrames) -> np.ndarray:
+        """Next velocities ``(n B, 2)`` of every (frame, receiver) item."""
+        out = self.predict_items(self.scaler.items(frames, self.rep))
+        return out * self.scaler.target + self.scaler.base(frames)
 
 
 def fit_predictor(
     config: NBodyConfig, representation: str, train: NBodyFrames
 ) -> Callable[[NBodyFrames], np.ndarray]:
-    """The NTK predictor of ``config.network(representation)`` fitted on ``train``, as a
-    function ``frames -> next velocities (n B, 2)`` (scaling and residual as in the module doc).
+    """The predictor of ``config.network(representation)`` fitted on ``train`` (the NTK
+    predictor, or with ``method="finite"`` a network trained by Adam), as a function
+    ``frames -> next velocities (n B, 2)`` (scaling and residual as in the module doc).
 
     Example:
         >>> from ntkx.graphs.nbody import nbody_split, velocity_mape
@@ -208,13 +267,7 @@ def fit_predictor(
         (30, 2)
     """
     check_choice("representation", representation, REPRESENTATIONS)
-    scaler = _Scaler(train, config.residual)
-    model = _fit(config, representation, train, scaler)
-    return lambda frames: _predict(model, frames, representation, scaler)
-
-
-def _predict(model: KernelRegression, frames: NBodyFrames, rep: str, scaler: _Scaler):
-    return model.predict(scaler.items(frames, rep)) * scaler.target + scaler.base(frames)
+    return _Model(config, representation, train, _Scaler(train, config.residual))
 
 
 def _body_median(frames: NBodyFrames, pred: np.ndarray) -> list[float]:
@@ -235,18 +288,16 @@ def _distance_bins(frames: Sequence[NBodyFrames], preds: Sequence[np.ndarray]) -
     return {"mape": mape, "items": count}
 
 
-def _rollout(
-    model: KernelRegression, rep: str, scaler: _Scaler, init: tuple[np.ndarray, ...], steps: int
-) -> np.ndarray:
+def _rollout(model: _Model, init: tuple[np.ndarray, ...], steps: int) -> np.ndarray:
     """Positions ``(S, steps + 1, B, 2)`` from iterating the model's next velocity."""
     m, x, v = init
     out = [x]
     for _ in range(steps):
         states = np.concatenate([m[..., None], x, v], axis=-1)
-        edges = edge_features(m, x) if rep == "physics" else None
-        items = scaler.scale(interaction_items(states, edges), rep)
-        step = model.predict(items) * scaler.target
-        v = step.reshape(v.shape) + (v if scaler.residual else 0.0)
+        edges = edge_features(m, x) if model.rep == "physics" else None
+        items = model.scaler.scale(interaction_items(states, edges), model.rep)
+        step = model.predict_items(items) * model.scaler.target
+        v = step.reshape(v.shape) + (v if model.scaler.residual else 0.0)
         x = x + v * DT
         out.append(x)
     return np.stack(out, axis=1)
@@ -270,8 +321,14 @@ def _run(config: NBodyConfig, ctx: RunContext) -> dict[str, Any]:
     scaler = _Scaler(train, config.residual)
     ctx.log(f"{len(train)} training frames ({3 * len(train)} items), {config.n_test} per test set")
     metrics: dict[str, Any] = {
-        "model": "closed-form NTK predictor (ridge-free kernel regression) of "
-        f"interaction_network(depth={config.depth}, object_depth={config.object_depth}, "
+        "model": (
+            "closed-form NTK predictor (ridge-free kernel regression)"
+            if config.method == "kernel"
+            else f"finite networks of width {config.width} trained by Adam ({config.epochs} "
+            f"epochs, batch {config.batch_size}, learning rate {config.learning_rate:g} halved "
+            "4 times)"
+        )
+        + f" of interaction_network(depth={config.depth}, object_depth={config.object_depth}, "
         f"b_std={config.b_std})",
         "headline_split": HEADLINE_SPLIT,
         "residual": config.residual,
@@ -300,31 +357,27 @@ def _run(config: NBodyConfig, ctx: RunContext) -> dict[str, Any]:
         "trajectories": {"true": truth.tolist()},
     }
     for rep in REPRESENTATIONS:
-        with ctx.stage(f"kernel_{rep}"):
-            model = _fit(config, rep, train, scaler)
-            preds = {s: _predict(model, f, rep, scaler) for s, f in tests.items()}
+        with ctx.stage(f"fit_{rep}"):
+            model = _Model(config, rep, train, scaler)
+            preds = {s: model(f) for s, f in tests.items()}
             row: dict[str, Any] = {
-                "train_mape": velocity_mape(train.targets, _predict(model, train, rep, scaler)),
+                "train_mape": velocity_mape(train.targets, model(train)),
                 "split_mape": {s: velocity_mape(f.targets, preds[s]) for s, f in tests.items()},
                 "split_change_mape": {
                     s: velocity_mape(f.targets, preds[s], reference=f.velocities.reshape(-1, 2))
                     for s, f in tests.items()
                 },
                 "split_body_median": {s: _body_median(f, preds[s]) for s, f in tests.items()},
-                "mass_sweep_mape": [
-                    velocity_mape(f.targets, _predict(model, f, rep, scaler)) for f in sweep
-                ],
+                "mass_sweep_mape": [velocity_mape(f.targets, model(f)) for f in sweep],
                 "distance_bin_mape": _distance_bins(
                     [tests["in_distribution"], tests["distance"]],
                     [preds["in_distribution"], preds["distance"]],
                 ),
-                "solve_path": model.diagnostics.path,
+                **model.info,
             }
             row["test_mape"] = row["split_mape"][HEADLINE_SPLIT]
         with ctx.stage(f"rollout_{rep}"):
-            metrics["trajectories"][rep] = _rollout(
-                model, rep, scaler, init, config.rollout_steps
-            ).tolist()
+            metrics["trajectories"][rep] = _rollout(model, init, config.rollout_steps).tolist()
         metrics[rep] = row
         ctx.checkpoint(rep, row)
         ctx.log(
