@@ -6,8 +6,8 @@ Extrapolate: From Feedforward to Graph Neural Networks", ICLR 2021
 
 Data flows spec -> kernel -> solver -> metric -> report:
 
-* specs: :func:`mlp`, :func:`gnn`, :func:`gin`, :func:`from_stax` (one architecture protocol,
-  :mod:`ntkx.core.protocol`);
+* specs: :func:`mlp`, :func:`gnn`, :func:`gin`, :func:`interaction_network`,
+  :func:`from_stax` (one architecture protocol, :mod:`ntkx.core.protocol`);
 * kernels: :func:`kernel` (closed form, Monte Carlo or empirical, for every spec);
 * solvers: :func:`kernel_regression`, :func:`gradient_flow`, :func:`nngp_posterior`;
   finite networks: :func:`train_gd`, :func:`train_adam`;
@@ -48,6 +48,7 @@ from ntkx.feedforward.data import (
 from ntkx.feedforward.mlp import ACTIVATIONS, MLP, mlp
 from ntkx.graphs.batch import GraphBatch, batch_graphs
 from ntkx.graphs.gin import GIN, gin
+from ntkx.graphs.interaction import InteractionNetwork, interaction_network
 from ntkx.graphs.message_passing import GNN, gnn
 from ntkx.graphs.sampling import (
     FAMILIES,
@@ -83,6 +84,7 @@ __all__ = [
     "Architecture",
     "GraphBatch",
     "InsufficientMemoryError",
+    "InteractionNetwork",
     "KernelEstimate",
     "KernelPair",
     "KernelRegression",
@@ -100,6 +102,7 @@ __all__ = [
     "gin",
     "gnn",
     "gradient_flow",
+    "interaction_network",
     "kernel",
     "kernel_matrix",
     "kernel_regression",

@@ -30,6 +30,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "graph_main",
         "GNNs: max degree, shortest path, graph families",
     ),
+    "nbody": (
+        "ntkx.graphs.nbody_experiment",
+        "nbody_main",
+        "n-body: interaction networks, raw against physics features",
+    ),
     "check": ("ntkx.cli", "check_main", "numerical and symbolic checks of the paper's claims"),
     "reproduce": (
         "ntkx.reproduce",

@@ -13,7 +13,10 @@ Each function draws one figure, writes it to ``path`` (PNG) and returns the path
 * :func:`plot_error_vs_size` — graph test error against test graph size, one line per
   architecture (``ntkx graph``);
 * :func:`plot_per_family` — graph test error per test family, one marker per
-  architecture (``ntkx graph``).
+  architecture (``ntkx graph``);
+* :func:`plot_trajectories`, :func:`plot_nbody_error_vs_mass`,
+  :func:`plot_nbody_error_vs_distance` — n-body paths and rollouts, and next-velocity error
+  against mass and distance (``ntkx nbody``).
 
 Every figure has a title wrapped to fit (:func:`set_wrapped_title`), axis labels with units
 and its legend below the axes, never over the data (:func:`legend_below`); :func:`save_figure`
@@ -37,9 +40,12 @@ __all__ = [
     "plot_error_vs_size",
     "plot_extrapolation_curve",
     "plot_fit_1d",
+    "plot_nbody_error_vs_distance",
+    "plot_nbody_error_vs_mass",
     "plot_per_family",
     "plot_r2_histogram",
     "plot_ray",
+    "plot_trajectories",
     "plot_width_sweep",
     "save_figure",
     "set_wrapped_title",
@@ -340,5 +346,104 @@ def plot_per_family(
     ax.set_ylabel(ylabel)
     set_wrapped_title(ax, title)
     ax.grid(alpha=0.3, which="both", axis="y")
+    legend_below(ax)
+    return save_figure(fig, path)
+
+
+# ---------------------------------------------------------------------- n-body (ntkx nbody)
+
+
+def plot_trajectories(
+    true: np.ndarray,
+    predicted: Mapping[str, np.ndarray],
+    path: str | os.PathLike[str],
+    *,
+    scene_titles: Sequence[str] | None = None,
+    dt: float | None = None,
+    title: str = "n-body trajectories: simulation and model rollouts",
+) -> str:
+    """Bodies' paths ``(S, T, B, 2)`` in the plane, one panel per scene: the simulation
+    (solid) and each model's rollout from the same start (dashed/dotted); a circle marks the
+    start, colours are bodies, line styles the source."""
+    true = np.asarray(true, float)
+    n_scenes, steps, n_bodies = true.shape[:3]
+    fig = Figure(figsize=(5.2 * n_scenes, 5.6), layout="constrained")
+    styles = ["--", ":", "-."]
+    for k in range(n_scenes):
+        ax = fig.add_subplot(1, n_scenes, k + 1)
+        for b in range(n_bodies):
+            color = _COLORS[b % len(_COLORS)]
+            ax.plot(*true[k, :, b].T, "-", color=color, lw=1.8)
+            ax.plot(*true[k, 0, b], "o", color=color, ms=5)
+            for j, pos in enumerate(predicted.values()):
+                ax.plot(*np.asarray(pos, float)[k, :, b].T, styles[j % 3], color=color, lw=1.2)
+        # legend entries in black: line style = source (colours are bodies)
+        ax.plot([], [], "-", color="k", lw=1.8, label="simulation")
+        for j, name in enumerate(predicted):
+            ax.plot([], [], styles[j % 3], color="k", lw=1.2, label=f"rollout, {name}")
+        sub = scene_titles[k] if scene_titles is not None else f"scene {k}"
+        span = f", {steps - 1} steps" + (f" of dt = {dt:g}" if dt is not None else "")
+        set_wrapped_title(ax, sub + span, 45)
+        ax.set_xlabel("x (simulation length units)")
+        ax.set_ylabel("y (simulation length units)")
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.grid(alpha=0.3)
+        legend_below(ax)
+    fig.suptitle(textwrap.fill(title + " (colours: bodies; body 0 the heavy centre)", 90))
+    return save_figure(fig, path)
+
+
+def plot_nbody_error_vs_mass(
+    mass_factors: Sequence[float],
+    errors: Mapping[str, Sequence[float]],
+    path: str | os.PathLike[str],
+    *,
+    title: str = "n-body: next-velocity error against the mass scale",
+    floor: float = 1e-6,
+) -> str:
+    """Test MAPE against the factor multiplying every mass (training: 1, marked), log y."""
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    ax.axvline(1.0, color="0.6", ls=":", label="training masses (factor 1)")
+    for i, (name, vals) in enumerate(errors.items()):
+        color = _COLORS[i % len(_COLORS)]
+        ax.plot(mass_factors, _positive(vals, floor), marker="o", color=color, label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("mass factor (every mass x factor; dimensionless)")
+    ax.set_ylabel("test MAPE of the next velocity (%)")
+    set_wrapped_title(ax, title)
+    ax.grid(alpha=0.3, which="both")
+    legend_below(ax)
+    return save_figure(fig, path)
+
+
+def plot_nbody_error_vs_distance(
+    bin_edges: Sequence[float],
+    errors: Mapping[str, Sequence[float | None]],
+    path: str | os.PathLike[str],
+    *,
+    train_min: float | None = None,
+    title: str = "n-body: next-velocity error against the closest pair's distance",
+    floor: float = 1e-6,
+) -> str:
+    """Test MAPE per bin of the frame's minimum pairwise distance (geometric bin centres, log
+    axes); empty bins (None) are skipped; the training range (distance > ``train_min``) shaded."""
+    edges = np.asarray(bin_edges, float)
+    centers = np.sqrt(edges[:-1] * edges[1:])
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    if train_min is not None:
+        ax.axvspan(train_min, edges[-1], color="0.9", label="training distances")
+    for i, (name, vals) in enumerate(errors.items()):
+        v = np.array([np.nan if e is None else e for e in vals], float)
+        ok = np.isfinite(v)
+        color = _COLORS[i % len(_COLORS)]
+        ax.plot(centers[ok], _positive(v[ok], floor), marker="o", color=color, label=name)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("minimum pairwise distance in the frame (simulation length units, bin centre)")
+    ax.set_ylabel("test MAPE of the next velocity (%)")
+    set_wrapped_title(ax, title)
+    ax.grid(alpha=0.3, which="both")
     legend_below(ax)
     return save_figure(fig, path)

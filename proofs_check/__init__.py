@@ -79,5 +79,6 @@ MODULES: Final[tuple[str, ...]] = (
     "max_degree",
     "gin_max_degree",
     "shortest_path",
+    "nbody",
     "finite_width",
 )

@@ -495,6 +495,18 @@ def _init_cases() -> list[Case]:
         cases.append(
             (f"{name}.init(input_dim=0)", lambda n=net: n.init(KEY, 0), ValueError, "input_dim")
         )
+    inet = ntkx.interaction_network(2, 5, 2, depth=1, object_depth=1, width=8)
+    for bad in (None, 0, "key", 1.5):
+        cases.append(
+            (
+                f"interaction_network.init(key={bad!r})",
+                lambda b=bad: inet.init(b, inet.item_dim),
+                ValueError,
+                "key",
+            )
+        )
+    cases.append(("interaction_network.init(input_dim=3)", lambda: inet.init(KEY, 3), ValueError,
+                  "input_dim=3 is not allowed; expected item_dim=19"))  # fmt: skip
     return cases
 
 
@@ -563,6 +575,10 @@ CLI_CASES = [
     (["graph", "--aggregations", "median"], "aggregations"),
     (["graph", "--train-sizes", "30", "20"], "train_sizes"),
     (["graph", "--n-seeds", "0"], "n_seeds"),
+    (["nbody", "--n-train", "0"], "n_train"),
+    (["nbody", "--mass-factors", "1", "-2"], "mass_factors[1]"),
+    (["nbody", "--depth", "0"], "depth"),
+    (["nbody", "--method", "gp"], "method"),
     (["nosuchcommand"], "nosuchcommand"),
 ]
 
@@ -571,7 +587,7 @@ CLI_CASES = [
 def test_cli_usage_errors_exit_2_without_traceback(
     argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str], tmp_path: Any
 ) -> None:
-    if argv[0] in ("curve", "graph"):
+    if argv[0] in ("curve", "graph", "nbody"):
         argv = [*argv, "--out", str(tmp_path)]
     assert cli.main(argv) == 2
     captured = capsys.readouterr()

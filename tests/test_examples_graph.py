@@ -1,4 +1,4 @@
-"""Each graph example runs at --quick size and takes its verdicts from proofs_check (in-process).
+"""Each graph example (and the n-body one) runs at --quick size, verdicts from proofs_check.
 
 The examples judge their measurements with the claims' criteria in ``proofs_check`` (a message
 on stderr and exit status 1 when one fails); here the tests check that every verdict came from
@@ -9,9 +9,11 @@ threshold of a paper claim is written here. Full sizes are behind ``-m slow``.
 from __future__ import annotations
 
 import importlib.util
+import json
 import pathlib
 from typing import Any
 
+import numpy as np
 import pytest
 from verdicts import judged_verdicts
 
@@ -109,10 +111,40 @@ def test_graph_families_quick() -> None:
     _gated(vs, {f: table[f]["train_mape"] for f in ("general", *bad)})
 
 
+def test_nbody_representation_quick(tmp_path: pathlib.Path) -> None:
+    # --quick is proofs_check.nbody's quick setting (same data, spec and shapes: the compiled
+    # kernels are shared within the test session); --out also exercises result.json and plots
+    res = _run("nbody_representation", ["--quick", "--out", str(tmp_path)])
+    ext, worse = res["verdicts"]
+    raw, phys = res["raw"], res["physics"]
+    assert ext.name == "nbody.physics_extrapolates"
+    assert ext.measured == phys["test_mape"] == phys["split_mape"]["mass_distance"]
+    assert worse.name == "nbody.raw_much_worse"
+    assert worse.measured == pytest.approx(raw["test_mape"] / phys["test_mape"])
+    _gated(worse, {"raw features": raw["train_mape"], "physics features": phys["train_mape"]})
+    _verdicts(res)
+    saved = json.loads((tmp_path / "result.json").read_text())
+    m = saved["metrics"]
+    for rep in ("raw", "physics"):
+        assert m[rep]["test_mape"] == res[rep]["test_mape"]
+        assert m[rep]["train_mape"] == res[rep]["train_mape"]
+        assert len(m[rep]["mass_sweep_mape"]) == len(m["mass_factors"])
+    traj = np.asarray(m["trajectories"]["physics"])
+    assert traj.shape[1:] == (saved["config"]["rollout_steps"] + 1, 3, 2)
+    np.testing.assert_array_equal(traj[:, 0], np.asarray(m["trajectories"]["true"])[:, 0])
+    for name in ("trajectories", "error_vs_mass", "error_vs_distance"):
+        assert (tmp_path / saved["files"][name]).stat().st_size > 1000
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "argv"),
-    [("graph_max_degree", ["--depth", "1"]), ("graph_shortest_path", []), ("graph_families", [])],
+    [
+        ("graph_max_degree", ["--depth", "1"]),
+        ("graph_shortest_path", []),
+        ("graph_families", []),
+        ("nbody_representation", []),
+    ],
 )
 def test_graph_examples_full_size(name: str, argv: list[str]) -> None:
     _verdicts(_run(name, argv))

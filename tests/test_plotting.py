@@ -45,6 +45,18 @@ def _calls(tmp: Path) -> dict[str, Any]:
             ["general", "ladder", "tree", "4regular"], {"max": [1, 2, 3, 4], "sum": [9, 8, 7, 6]},
             tmp / "family.png",
         ),
+        "trajectories": lambda: plotting.plot_trajectories(
+            RNG.normal(size=(2, 20, 3, 2)).cumsum(axis=1),
+            {"physics": RNG.normal(size=(2, 20, 3, 2)).cumsum(axis=1)}, tmp / "traj.png", dt=0.001,
+        ),
+        "nbody_mass": lambda: plotting.plot_nbody_error_vs_mass(
+            [1.0, 2.0, 4.0], {"raw": [5.0, 40.0, 90.0], "physics": [1.0, 1.2, 1.5]},
+            tmp / "mass.png",
+        ),
+        "nbody_distance": lambda: plotting.plot_nbody_error_vs_distance(
+            [1.0, 5.0, 20.0, 100.0], {"raw": [80.0, None, 5.0], "physics": [2.0, 1.0, 1.0]},
+            tmp / "dist.png", train_min=30.0,
+        ),
     }  # fmt: skip
 
 

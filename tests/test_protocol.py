@@ -81,7 +81,12 @@ def test_no_import_cycles_counting_function_level_imports():
     assert importers == [], f"modules importing the ntkx package itself: {importers}"
 
 
-SPECS = ("ntkx.feedforward.mlp", "ntkx.graphs.message_passing", "ntkx.core.stax_network")
+SPECS = (
+    "ntkx.feedforward.mlp",
+    "ntkx.graphs.message_passing",
+    "ntkx.graphs.interaction",
+    "ntkx.core.stax_network",
+)
 ENGINE = ("ntkx.core.kernels", "ntkx.core.solvers", "ntkx.core.training", "ntkx.core.protocol")
 
 
@@ -125,7 +130,7 @@ def test_init_only_reexports():
 
 
 def test_every_architecture_implements_the_protocol():
-    for cls in (ntkx.MLP, ntkx.GNN, ntkx.StaxNetwork):
+    for cls in (ntkx.MLP, ntkx.GNN, ntkx.InteractionNetwork, ntkx.StaxNetwork):
         assert issubclass(cls, ntkx.Architecture)
         assert not getattr(cls, "__abstractmethods__", frozenset()), cls
         # Specs never reach the engine: there is no kernel method on them.
