@@ -290,10 +290,6 @@ class NBodyFrames(NamedTuple):
         """Body states ``(n, B, 5)``: ``(m, x, y, vx, vy)``."""
         return np.concatenate([self.masses[..., None], self.positions, self.velocities], axis=-1)
 
-    def item_masses(self) -> np.ndarray:
-        """``(n B,)`` mass of each item's receiver."""
-        return self.masses.reshape(-1)
-
     def item_frame(self, values: np.ndarray) -> np.ndarray:
         """A per-frame array ``(n, ...)`` repeated for each item ``(n B, ...)``."""
         return np.repeat(np.asarray(values), self.masses.shape[1], axis=0)
