@@ -118,7 +118,7 @@ def main() -> None:
     for n, ridge, name, td, tc, it, res, resid, agree, spm, mv, gram in rows:
         print(
             f"| {n} | {ridge:g} | {name} | {td:.1f} | {tc:.1f} | {it} | {res} | {resid:.1e} | "
-            f"{agree:.1e} | {spm:.3f} | {mv:.3f} | {gram:.4f} | {mv / gram:.0f}x |"
+            f"{agree:.1e} | {spm:.3f} | {mv:.3f} | {gram:.4f} | {mv / gram:.2f}x |"
         )
     print(f"\nload average at end {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 

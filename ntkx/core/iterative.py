@@ -342,6 +342,8 @@ class LowRankPreconditioner(NamedTuple):
         factor: ``L``, ``(n, r)``.
         shift: ``d``, ``(n,)``, positive.
         pivots: the ``r`` points whose kernel columns built ``L``.
+        basis: ``Q``, ``(n, r)``, left singular vectors of ``U = D^{-1/2} L``.
+        gains: ``1 / (1 + s_i^2)``, ``(r,)``, from its singular values.
     """
 
     kind: str
