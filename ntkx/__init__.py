@@ -9,7 +9,8 @@ Data flows spec -> kernel -> solver -> metric -> report:
 * specs: :func:`mlp`, :func:`gnn`, :func:`gin`, :func:`interaction_network`,
   :func:`from_stax` (one architecture protocol, :mod:`ntkx.core.protocol`);
 * kernels: :func:`kernel` (closed form, Monte Carlo or empirical, for every spec);
-* solvers: :func:`kernel_regression`, :func:`gradient_flow`, :func:`nngp_posterior`;
+* solvers: :func:`kernel_regression` (dense, or matrix-free CG sharded over devices with
+  :class:`KernelOperator`), :func:`gradient_flow`, :func:`nngp_posterior`;
   finite networks: :func:`train_gd`, :func:`train_adam`;
 * metrics: :mod:`ntkx.metrics`; reports: :mod:`ntkx.plotting`, :mod:`ntkx.runner`.
 
@@ -17,6 +18,7 @@ This module only re-exports the public API.
 """
 
 from ntkx import _compat  # noqa: F401  (patches jax for neural-tangents first)
+from ntkx.core.iterative import CGDiagnostics, ConvergenceWarning, KernelOperator
 from ntkx.core.kernels import (
     KernelEstimate,
     empirical_kernel,
@@ -82,10 +84,13 @@ __all__ = [
     "MLP",
     "AdamState",
     "Architecture",
+    "CGDiagnostics",
+    "ConvergenceWarning",
     "GraphBatch",
     "InsufficientMemoryError",
     "InteractionNetwork",
     "KernelEstimate",
+    "KernelOperator",
     "KernelPair",
     "KernelRegression",
     "SolveDiagnostics",

@@ -67,6 +67,7 @@ __all__ = [
     "empirical_kernel",
     "kernel",
     "kernel_matrix",
+    "kernel_tiles",
     "monte_carlo_convergence",
     "monte_carlo_kernel",
 ]
@@ -625,3 +626,92 @@ def monte_carlo_convergence(
             sd = stack[:s].std(0, ddof=1) / np.sqrt(s) if s > 1 else np.full_like(mean, np.inf)
             serr[wi, si] = np.linalg.norm(sd) / scale
     return MonteCarloConvergence(np.asarray(ws), np.asarray(counts), err, serr, kind)
+
+
+# ---------------------------------------------------------------------- matrix-free use
+
+
+class KernelTiles(NamedTuple):
+    """One kernel as pure tile functions, for products that never store the matrix.
+
+    The kernel is ``K(a, b) = mean_s fn(operands[s], a, b)``: one operand (``None``) for
+    ``"closed_form"``, the cast parameters of the one network for ``"empirical"``, and of
+    each of the ``n_samples`` networks for ``"monte_carlo"`` (the same networks
+    :func:`monte_carlo_kernel` draws from the same key). ``fn`` is the engine's own
+    compiled block function (traceable inside ``jax.jit`` / ``jax.shard_map``).
+
+    Attributes:
+        fn: ``(operand, a, b) -> (na, nb)`` kernel tile, ``a`` and ``b`` batches whose
+            floating leaves have ``dtype``.
+        operands: NumPy pytrees, one per network averaged.
+        x: the validated inputs, floating leaves cast to ``dtype`` (NumPy leaves).
+        dtype: working dtype of the tiles.
+        block: planned points per tile side (as :func:`kernel` would tile ``x``).
+        get: ``"ntk"`` or ``"nngp"``.
+    """
+
+    fn: Callable[[Any, Any, Any], Array]
+    operands: list[Any]
+    x: Any
+    dtype: np.dtype
+    block: int
+    get: str
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _tile_fn(net: Architecture, get: str, method: str, implementation: int, dtype_name: str):
+    if method == "closed_form":
+        block = _closed_form_fn(net, dtype_name)
+        return lambda operand, a, b: getattr(block(a, b), get)
+    block = _empirical_fn(net, (get,), implementation, dtype_name)
+    return lambda operand, a, b: getattr(block(operand, a, b), get)
+
+
+def kernel_tiles(
+    net: Architecture,
+    x: Any,
+    get: str = "ntk",
+    method: str = "closed_form",
+    *,
+    key: PRNGKeyArray | None = None,
+    params: Params | None = None,
+    n_samples: int = 64,
+    implementation: int = 1,
+    dtype: str | None = None,
+    block_size: int | None = None,
+) -> KernelTiles:
+    """The kernel :func:`kernel` would compute on ``x``, as tile functions (:class:`KernelTiles`).
+
+    Same arguments and checks as :func:`kernel` (one ``get``); nothing is computed
+    except the Monte Carlo networks' parameters. Used by :class:`ntkx.KernelOperator`.
+
+    Example:
+        >>> import numpy as np, ntkx
+        >>> from ntkx.core.kernels import kernel_tiles
+        >>> t = kernel_tiles(ntkx.mlp(), np.eye(3), dtype="float64")
+        >>> with jax.enable_x64(True):
+        ...     tile = np.asarray(t.fn(t.operands[0], t.x, t.x))
+        >>> bool(np.allclose(tile, ntkx.kernel(ntkx.mlp(), np.eye(3), dtype="float64")))
+        True
+    """
+    _check_net(net, method)
+    check_choice("get", get, GETS)
+    check_choice("implementation", implementation, _compat.SAFE_NTK_IMPLEMENTATIONS)
+    plan = _plan(net, x, None, dtype, block_size, 0, True, method.replace("_", "-"))
+    if method == "closed_form":
+        operands: list[Any] = [None]
+    elif method == "empirical":
+        if params is None:
+            raise ValueError(
+                "params=None is not allowed for method='empirical'; pass net.init(...)."
+            )
+        _check_params(net, params, plan)
+        operands = [cast_floats(params, plan.dtype, to_jax=False)]
+    else:
+        if key is None:
+            raise ValueError("key=None is not allowed for method='monte_carlo'; pass a PRNG key.")
+        keys = _check_key(key, check_positive_int("n_samples", n_samples))
+        init = _jitted_init(net, net.input_dim(plan.x1), bool(jax.config.jax_enable_x64))
+        operands = [cast_floats(init(k), plan.dtype, to_jax=False) for k in keys]
+    fn = _tile_fn(net, get, method, implementation, plan.dtype.name)
+    return KernelTiles(fn, operands, plan.x1, plan.dtype, plan.b1, get)

@@ -99,8 +99,21 @@ import threadpoolctl
 from jaxtyping import Array, Float
 
 from ntkx import _compat
+from ntkx.core.iterative import (
+    DEFAULT_RANK,
+    PRECONDITIONERS,
+    CGDiagnostics,
+    KernelOperator,
+    solve_cg,
+)
 from ntkx.core.kernels import KernelEstimate, kernel
-from ntkx.core.numerics import check_memory, precision_context, resolve_dtype
+from ntkx.core.numerics import (
+    MEMORY_FRACTION,
+    available_memory_bytes,
+    check_memory,
+    precision_context,
+    resolve_dtype,
+)
 from ntkx.core.protocol import GETS, KERNEL_METHODS, Architecture, num_points
 from ntkx.core.validation import as_targets, check_choice, check_finite_number, check_positive_int
 
@@ -131,6 +144,9 @@ SYMMETRY_RTOL: Final = {np.dtype("float64"): 1e-10, np.dtype("float32"): 1e-4}
 #: measured values are ~eps).
 BACKWARD_ERROR_FACTOR: Final = 10.0
 DIAGNOSTICS: Final = ("cheap", "full", "none")
+#: ``kernel_regression(solver=...)``: ``"auto"`` is ``"dense"`` when the dense solve fits in
+#: memory, else ``"cg"`` (:mod:`ntkx.core.iterative`).
+SOLVERS: Final = ("auto", "dense", "cg")
 #: Block size of the in-place symmetry check.
 _SYMMETRY_BLOCK: Final = 1024
 #: BLAS threads for the factorizations and triangular solves (``None``: the libraries'
@@ -187,6 +203,8 @@ class SolveDiagnostics(NamedTuple):
             ``None``. On ``eigh-pinv`` it is the least-squares residual, which need not be
             small (inconsistent labels on a singular kernel).
         diagnostics: the level used, ``"cheap"``, ``"full"`` or ``"none"``.
+        solver: ``"dense"`` (``kernel_regression(solver="cg")`` reports a
+            :class:`ntkx.CGDiagnostics` instead).
     """
 
     path: str
@@ -202,6 +220,7 @@ class SolveDiagnostics(NamedTuple):
     kernel_rel_stderr: float = 0.0
     residual: float | None = None
     diagnostics: str = "cheap"
+    solver: str = "dense"
 
 
 class _Factorization:
@@ -509,7 +528,10 @@ class KernelRegression:
         ridge: the absolute ridge.
         x_train: training inputs after merging exact duplicates (``None`` if precomputed).
         alpha: dual coefficients, ``(n_unique, k)``.
-        diagnostics: :class:`SolveDiagnostics`.
+        diagnostics: :class:`SolveDiagnostics` (``solver="dense"``) or
+            :class:`ntkx.CGDiagnostics` (``solver="cg"``).
+        operator: the matrix-free :class:`ntkx.KernelOperator` of a CG solve (``None`` for a
+            dense one); predictions then go through it too, never storing a kernel matrix.
     """
 
     def __init__(
@@ -518,9 +540,10 @@ class KernelRegression:
         ridge: float,
         x_train: Any,
         alpha: np.ndarray,
-        factorization: _Factorization,
-        diagnostics: SolveDiagnostics,
+        factorization: _Factorization | None,
+        diagnostics: SolveDiagnostics | CGDiagnostics,
         squeeze: bool,
+        operator: KernelOperator | None = None,
     ):
         self._source = source
         self.net = None if source is None else source.net
@@ -533,6 +556,7 @@ class KernelRegression:
         self.diagnostics = diagnostics
         self._factorization = factorization
         self._squeeze = squeeze
+        self.operator = operator
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         raise TypeError("KernelRegression is final; compose it instead of subclassing.")
@@ -556,7 +580,10 @@ class KernelRegression:
     def predict(self, x: Any) -> Float[np.ndarray, "m ..."]:
         """Predictions at ``x``: ``(m,)`` if the targets were 1-D, else ``(m, k)``."""
         x = self._check_test("x", x)
-        out = np.concatenate([self._k_test_train(c) @ self.alpha for c in self._chunks(x)])
+        if self.operator is not None:
+            out = self.operator.kernel_matvec(self.alpha, x_rows=x)
+        else:
+            out = np.concatenate([self._k_test_train(c) @ self.alpha for c in self._chunks(x)])
         return out[:, 0] if self._squeeze else out
 
     def predict_kernel(self, k_test_train: Float[Array, "m n"]) -> Float[np.ndarray, "m ..."]:
@@ -616,6 +643,11 @@ def kernel_regression(
     dtype: str | None = None,
     solve_dtype: str = "float64",
     diagnostics: str = "cheap",
+    solver: str = "auto",
+    tol: float | None = None,
+    max_iter: int | None = None,
+    preconditioner: str | None = "pivoted_cholesky",
+    preconditioner_rank: int = DEFAULT_RANK,
 ) -> KernelRegression:
     r"""Predictor of the infinitely wide ``net`` trained to convergence on ``(x_train, y_train)``.
 
@@ -641,7 +673,18 @@ def kernel_regression(
         dtype: kernel dtype, ``"float32"``, ``"float64"`` or ``None`` (jax's default).
         solve_dtype: dtype of the linear solve (default float64, whatever the kernel's).
         diagnostics: ``"cheap"`` (default), ``"full"`` or ``"none"``: what
-            ``.diagnostics`` reports (see :class:`SolveDiagnostics`).
+            ``.diagnostics`` reports for a dense solve (see :class:`SolveDiagnostics`).
+        solver: ``"dense"`` (store the kernel, Cholesky; see the module docstring),
+            ``"cg"`` (matrix-free preconditioned conjugate gradients sharded over all jax
+            devices, :mod:`ntkx.core.iterative`; ``.diagnostics`` is a
+            :class:`ntkx.CGDiagnostics`), or ``"auto"`` (default): ``"dense"`` when the
+            kernel and its factorization fit in memory, else ``"cg"``.
+        tol: CG's relative residual ``||(K + ridge) alpha - y|| / ||y||`` to reach, per
+            column of ``y`` (default ``1e-8`` for float64 kernels, ``1e-5`` for float32).
+        max_iter: CG's iteration limit (default 1000); reaching it warns
+            (:class:`ntkx.ConvergenceWarning`) and sets ``.diagnostics.result="max_iter"``.
+        preconditioner: ``"pivoted_cholesky"`` (default), ``"nystrom"`` or ``None``.
+        preconditioner_rank: rank of the CG preconditioner (kernel columns computed).
 
     Returns:
         A :class:`KernelRegression` with ``.predict(x)`` and ``.diagnostics``.
@@ -654,14 +697,26 @@ def kernel_regression(
         True
     """
     ridge = check_finite_number("ridge", ridge, minimum=0.0)
+    check_choice("solver", solver, SOLVERS)
+    cg_options = _cg_options(tol, max_iter, preconditioner, preconditioner_rank)
     if not isinstance(net, Architecture):
+        if solver == "cg":
+            raise ValueError(
+                "solver='cg' is not allowed for a precomputed kernel (it is already in memory); "
+                "expected solver='dense' or 'auto', or an architecture with x_train."
+            )
         return _precomputed_regression(net, x_train, y_train, ridge, solve_dtype, diagnostics)
     source = _source(net, get, method, dtype, key, n_samples)
     check_choice("diagnostics", diagnostics, DIAGNOSTICS)
+    check_choice("solve_dtype", solve_dtype, SOLVE_DTYPES)
     x = net.check_inputs("x_train", x_train)
     n = num_points(x)
     y = as_targets("y_train", y_train, n)
     x_unique, y_unique, counts = _merge_duplicates(x, y.astype(np.float64))
+    if solver == "cg" or (
+        solver == "auto" and not _dense_fits(num_points(x_unique), source, solve_dtype)
+    ):
+        return _cg_regression(source, x_unique, y_unique, counts, ridge, n, y_train, cg_options)
     k, rel_stderr = source(x_unique, None)
     alpha, fact, diag = _solve(
         k, y_unique, ridge, counts, n, solve_dtype, diagnostics, f"the {get} training kernel"
@@ -673,6 +728,55 @@ def kernel_regression(
     )
     return KernelRegression(
         source, ridge, x_unique, alpha, fact, diag, squeeze=np.ndim(y_train) == 1
+    )
+
+
+def _cg_options(tol: Any, max_iter: Any, preconditioner: Any, rank: Any) -> dict[str, Any]:
+    """Check CG's options before any computation (also when the dense solver is chosen)."""
+    if tol is not None:
+        tol = check_finite_number("tol", tol, minimum=0.0, strict=True)
+    if max_iter is not None:
+        max_iter = check_positive_int("max_iter", max_iter)
+    check_choice("preconditioner", preconditioner, PRECONDITIONERS)
+    rank = check_positive_int("preconditioner_rank", rank)
+    return {"tol": tol, "max_iter": max_iter, "preconditioner": preconditioner, "rank": rank}
+
+
+def _dense_fits(n: int, source: _KernelSource, solve_dtype: str) -> bool:
+    """Whether the dense path's arrays (kernel, its solve copy and factor) fit in memory."""
+    kernel_arrays = 4 * 8 if source.method == "monte_carlo" else source.dtype.itemsize
+    need = n * n * (kernel_arrays + 2 * np.dtype(solve_dtype).itemsize)
+    return need <= MEMORY_FRACTION * available_memory_bytes()
+
+
+def _cg_regression(
+    source: _KernelSource,
+    x: Any,
+    y: np.ndarray,
+    counts: np.ndarray | None,
+    ridge: float,
+    n_train: int,
+    y_train: Any,
+    options: dict[str, Any],
+) -> KernelRegression:
+    ridge_vec = np.full(num_points(x), ridge) if counts is None else ridge / counts
+    op = KernelOperator(
+        source.net,
+        x,
+        source.get,
+        source.method,
+        key=source.key,
+        n_samples=source.n_samples,
+        dtype=source.dtype.name,
+        ridge=ridge_vec,
+    )
+    alpha, diag = solve_cg(op, y, n_train=n_train, **options)
+    diag = diag._replace(
+        kernel_method=source.method,
+        n_samples=source.n_samples if source.method == "monte_carlo" else 0,
+    )
+    return KernelRegression(
+        source, ridge, x, alpha, None, diag, squeeze=np.ndim(y_train) == 1, operator=op
     )
 
 
@@ -773,7 +877,9 @@ def nngp_posterior(
         ``(mean, variance)``: mean ``(m,)`` or ``(m, k)``, variance ``(m,)``.
     """
     noise = check_finite_number("noise", noise, minimum=0.0)
-    model = kernel_regression(net, x_train, y_train, ridge=noise, get="nngp", dtype=dtype)
+    model = kernel_regression(
+        net, x_train, y_train, ridge=noise, get="nngp", dtype=dtype, solver="dense"
+    )
     xte = model._check_test("x_test", x_test)
     means, variances = [], []
     for chunk in model._chunks(xte):

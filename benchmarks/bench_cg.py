@@ -1,0 +1,159 @@
+"""Benchmark: matrix-free CG kernel regression against the dense Cholesky solve.
+
+For each ``n`` (default 4,000 and 8,000; d = 16, depth-2 ReLU NTK with bias, float64) and each
+ridge (0 and 1e-2), on the same data:
+
+* ``dense``: ``kernel_regression(solver="dense")`` (kernel + Cholesky), total time;
+* ``cg``: ``solver="cg"`` with the default rank-100 pivoted-Cholesky preconditioner, and
+  ``cg-plain`` without a preconditioner (``max_iter`` capped, default 400): total time,
+  iterations, final relative residual, and the prediction agreement with the dense solve,
+  ``||f_cg - f_dense|| / ||f_dense||`` on 500 test points (2x the training scale);
+* the time of one matrix-free product ``(K + ridge) v`` against the jit-compiled bare
+  ``x @ x.T`` of the same ``n`` and dtype, measured in the same run (median of 3).
+
+Run: ``nice -n 10 uv run python benchmarks/bench_cg.py`` (``--n 4000 --ridge 0.01`` to pick).
+Prints a Markdown table and the machine's load.
+
+``--large N [--max-iter M]``: instead, the scale run of the slow test
+(``tests/test_iterative.py::test_hundred_thousand_points_under_4_gb``): N points, d = 16,
+depth-2 ReLU NTK with bias, ridge 1e-2, float64, CG with the default preconditioner (at most M
+iterations), then predictions at 1,000 points; prints the time, iterations, time per product
+and the process's peak resident memory (``resource.getrusage``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import time
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import ntkx
+
+
+def _median_time(fn, repeats: int = 3) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def _gram_seconds(x: np.ndarray) -> float:
+    with jax.enable_x64(True):
+        xj = jnp.asarray(x)
+        gram = jax.jit(lambda a: a @ a.T)
+        gram(xj).block_until_ready()
+        return _median_time(lambda: gram(xj).block_until_ready())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[4000, 8000])
+    parser.add_argument("--ridge", type=float, nargs="+", default=[0.0, 1e-2])
+    parser.add_argument("--max-iter-plain", type=int, default=400)
+    parser.add_argument("--large", type=int, default=None)
+    parser.add_argument("--max-iter", type=int, default=None)
+    args = parser.parse_args()
+    net = ntkx.mlp(depth=2, b_std=0.1)
+    if args.large is not None:
+        large(net, args.large, args.max_iter)
+        return
+    print(
+        f"{platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
+        f"jax {jax.__version__}, devices {len(jax.devices())}; load average at start "
+        f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}"
+    )
+    rows = []
+    for n in args.n:
+        rng = np.random.default_rng(n)
+        x = rng.normal(size=(n, 16))
+        y = np.sin(x[:, 0]) + 0.1 * rng.normal(size=n)
+        xt = 2.0 * rng.normal(size=(500, 16))
+        op = ntkx.KernelOperator(net, x, dtype="float64", ridge=0.0)
+        v = rng.normal(size=(n, 1))
+        op.matvec(v)  # compile
+        matvec = _median_time(lambda op=op, v=v: op.matvec(v))
+        gram = _gram_seconds(x)
+        for ridge in args.ridge:
+            start = time.perf_counter()
+            dense = ntkx.kernel_regression(net, x, y, ridge, dtype="float64", solver="dense")
+            f_dense = dense.predict(xt)
+            t_dense = time.perf_counter() - start
+            del dense
+            for name, pre, cap in (
+                ("cg", "pivoted_cholesky", None),
+                ("cg-plain", None, args.max_iter_plain),
+            ):
+                start = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ntkx.ConvergenceWarning)
+                    model = ntkx.kernel_regression(
+                        net, x, y, ridge, dtype="float64", solver="cg", preconditioner=pre,
+                        max_iter=cap,
+                    )  # fmt: skip
+                    f_cg = model.predict(xt)
+                t_cg = time.perf_counter() - start
+                d = model.diagnostics
+                agree = float(np.linalg.norm(f_cg - f_dense) / np.linalg.norm(f_dense))
+                rows.append(
+                    (n, ridge, name, t_dense, t_cg, d.iterations, d.result, d.residual, agree,
+                     d.seconds_per_matvec, matvec, gram)
+                )  # fmt: skip
+                print(rows[-1], flush=True)
+    print()
+    print(
+        "| n | ridge | solver | dense s | CG s | iterations | result | residual | "
+        "agreement | s/matvec (solve) | s/matvec (median of 3) | x @ x.T s | ratio |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for n, ridge, name, td, tc, it, res, resid, agree, spm, mv, gram in rows:
+        print(
+            f"| {n} | {ridge:g} | {name} | {td:.1f} | {tc:.1f} | {it} | {res} | {resid:.1e} | "
+            f"{agree:.1e} | {spm:.3f} | {mv:.3f} | {gram:.4f} | {mv / gram:.2f}x |"
+        )
+    print(f"\nload average at end {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+
+def large(net: ntkx.MLP, n: int, max_iter: int | None) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 16))
+    y = np.sin(x[:, 0]) + 0.1 * rng.normal(size=n)
+    load = os.getloadavg()
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ntkx.ConvergenceWarning)
+        model = ntkx.kernel_regression(
+            net, x, y, 1e-2, dtype="float64", solver="cg", max_iter=max_iter
+        )
+    solved = time.perf_counter() - start
+    pred = model.predict(x[:1000])
+    d = model.diagnostics
+    out = {
+        "n": n,
+        "solve_seconds": solved,
+        "total_seconds": time.perf_counter() - start,
+        "iterations": d.iterations,
+        "result": d.result,
+        "residual": d.residual,
+        "seconds_per_matvec": d.seconds_per_matvec,
+        "setup_seconds": d.setup_seconds,
+        "preconditioner_rank": d.preconditioner_rank,
+        "train_rmse_first_1000": float(np.sqrt(np.mean((pred - y[:1000]) ** 2))),
+        "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+        "load_start": load,
+        "load_end": os.getloadavg(),
+    }
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
