@@ -207,9 +207,9 @@ def fit(task: str, recipe: Recipe, train, tests, width: int, seed: int):
         shift, scale = float(np.mean(train.labels)), float(np.std(train.labels))
     t0 = time.perf_counter()
     res = train_adam(
-        net, params, train.batch, (train.labels - shift) / scale, key=k_train, learning_rate=recipe.lr,
-        epochs=recipe.epochs, batch_size=recipe.batch_size, weight_decay=recipe.weight_decay,
-        lr_halving_every=recipe.halving,
+        net, params, train.batch, (train.labels - shift) / scale, key=k_train,
+        learning_rate=recipe.lr, epochs=recipe.epochs, batch_size=recipe.batch_size,
+        weight_decay=recipe.weight_decay, lr_halving_every=recipe.halving,
     )  # fmt: skip
     seconds = time.perf_counter() - t0
 
