@@ -310,15 +310,16 @@ def best_mape(rows: list[np.ndarray], y: np.ndarray) -> float:
     return 100 * float(res.fun)
 
 
-def max_degree_bounds(train) -> dict[str, float]:
-    """The best training MAPE of two function classes containing the sum-readout GNNs with
-    identical features: ``c + sum_u h(deg u)`` (contains the 1-layer GNN, which is
-    ``a |E| + b``) and ``c + sum_edges g(deg u, deg v)`` (exactly the 2-layer GNN's class for
-    an arbitrary MLP function ``g``)."""
-    top = 1 + max(max(d for _, d in g.degree()) for g in train.graphs)
+def max_degree_design(graphs) -> tuple[np.ndarray, np.ndarray]:
+    """Design matrices ``(nodes, edges)`` of the two function classes of :func:`max_degree_bounds`:
+    row ``i`` of ``nodes`` is ``[1, #nodes of degree 0, 1, ...]`` of graph ``i`` (so
+    ``nodes @ x`` is ``c + sum_u h(deg u)``), row ``i`` of ``edges`` is ``[1, #edges with sorted
+    degree pair (a, b) for a <= b]`` (so ``edges @ x`` is ``c + sum_edges g(deg u, deg v)`` for a
+    symmetric ``g``)."""
+    top = 1 + max(max(d for _, d in g.degree()) for g in graphs)
     nodes, edges = [], []
     iu = np.triu_indices(top)
-    for g in train.graphs:
+    for g in graphs:
         deg = dict(g.degree())
         nodes.append(np.concatenate([[1.0], np.bincount(list(deg.values()), minlength=top)]))
         h = np.zeros((top, top))
@@ -326,6 +327,15 @@ def max_degree_bounds(train) -> dict[str, float]:
             a, b = sorted((deg[u], deg[v]))
             h[a, b] += 1
         edges.append(np.concatenate([[1.0], h[iu]]))
+    return np.asarray(nodes), np.asarray(edges)
+
+
+def max_degree_bounds(train) -> dict[str, float]:
+    """The best training MAPE of two function classes containing the sum-readout GNNs with
+    identical features: ``c + sum_u h(deg u)`` (contains the 1-layer GNN, which is
+    ``a |E| + b``) and ``c + sum_edges g(deg u, deg v)`` (exactly the 2-layer GNN's class for
+    an arbitrary MLP function ``g``)."""
+    nodes, edges = max_degree_design(train.graphs)
     return {"sum_u h(deg u)": best_mape(nodes, train.labels),
             "sum_edges g(deg u, deg v)": best_mape(edges, train.labels)}  # fmt: skip
 
