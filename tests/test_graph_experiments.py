@@ -349,21 +349,35 @@ def test_run_graph_experiment_on_custom_datasets() -> None:
 
 def test_normalize_and_init_scale_by_hand() -> None:
     """--normalize: shortest path divides node feature 0 by 5 and weights and labels by the
-    largest training weight; max degree divides labels by their mean (hand values)."""
+    largest training weight; max degree standardizes the labels (hand values)."""
     g = nx.Graph()
     g.add_weighted_edges_from([(0, 1, 2.0), (1, 2, 4.0)])
     g.graph.update(source=0, target=2)
     sp = ntkx.shortest_path_dataset(graphs=[g], seed=0)
-    inputs, scale = graph_module._normalizer(GraphConfig(task="shortest_path", normalize=True), sp)
-    assert scale == 4.0  # the largest training weight
+    config = GraphConfig(task="shortest_path", normalize=True)
+    inputs, shift, scale = graph_module._normalizer(config, sp)
+    assert (shift, scale) == (0.0, 4.0)  # the largest training weight
     out = inputs(sp.batch)
     np.testing.assert_allclose(out.adjacency[0], [[0, 0.5, 0], [0.5, 0, 1.0], [0, 1.0, 0]])
     np.testing.assert_allclose(out.features[0, :, 0], np.asarray(sp.batch.features)[0, :, 0] / 5)
     np.testing.assert_array_equal(out.features[0, :, 1:], sp.batch.features[0, :, 1:])
-    md = ntkx.max_degree_dataset(graphs=[nx.star_graph(2), nx.star_graph(4)])
-    inputs, scale = graph_module._normalizer(GraphConfig(normalize=True), md)
-    assert scale == 3.0 and inputs(md.batch) is md.batch  # mean of labels 2 and 4
-    _, one = graph_module._normalizer(GraphConfig(), md)
-    assert one == 1.0
+    # labels 2, 4, 6: mean 4, population standard deviation sqrt(8 / 3)
+    md = ntkx.max_degree_dataset(graphs=[nx.star_graph(k) for k in (2, 4, 6)])
+    inputs, shift, scale = graph_module._normalizer(GraphConfig(normalize=True), md)
+    assert inputs(md.batch) is md.batch
+    assert shift == 4.0 and scale == pytest.approx(np.sqrt(8 / 3), rel=1e-15)
+    # all labels equal: std 0 is replaced by 1 (no division by zero)
+    same = ntkx.max_degree_dataset(graphs=[nx.star_graph(3), nx.star_graph(3)])
+    assert graph_module._normalizer(GraphConfig(normalize=True), same)[1:] == (3.0, 1.0)
+    assert graph_module._normalizer(GraphConfig(), md)[1:] == (0.0, 1.0)
     with pytest.raises(ValueError, match=r"init_scale=0\.0 is not allowed"):
         GraphConfig(init_scale=0.0)
+
+
+@pytest.mark.parametrize("task", ["max_degree", "shortest_path"])
+def test_fit_recipes_are_configs(task: str) -> None:
+    """Every FIT_RECIPES entry is a GraphConfig field that keeps its value (a renamed field or a
+    value the validation rewrites would break the documented recipe)."""
+    config = GraphConfig(task=task, quick=True, **graph_module.FIT_RECIPES[task])
+    for field, value in graph_module.FIT_RECIPES[task].items():
+        assert getattr(config, field) == value

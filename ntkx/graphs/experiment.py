@@ -69,7 +69,15 @@ from ntkx.metrics import mape_mean
 from ntkx.plotting import plot_error_vs_size, plot_per_family
 from ntkx.runner import Experiment, RunContext, cli_main, run_experiment, to_jsonable
 
-__all__ = ["GRAPH", "QUICK", "TASK_DEFAULTS", "GraphConfig", "graph_main", "run_graph_experiment"]
+__all__ = [
+    "FIT_RECIPES",
+    "GRAPH",
+    "QUICK",
+    "TASK_DEFAULTS",
+    "GraphConfig",
+    "graph_main",
+    "run_graph_experiment",
+]
 
 TASKS: Final = ("max_degree", "shortest_path")
 #: Networks: ``edge`` is the per-edge message GNN of Xu et al. (:func:`ntkx.gnn`), ``gin`` the
@@ -108,6 +116,25 @@ TASK_DEFAULTS: Final[dict[str, dict[str, Any]]] = {
         "test_weight_range": (1.0, 10.0),
     },
 }
+#: Named training recipes under which the *sum* models fit their training graphs (issue 13,
+#: item 3; ``benchmarks/graph_fit_recipes.py`` measures them), as :class:`GraphConfig` fields:
+#: ``GraphConfig(task=t, **FIT_RECIPES[t])`` or on the command line ``ntkx graph --task
+#: shortest_path --normalize --init-scale 0.3 --epochs 1000 --lr-halving-every 300`` and
+#: ``ntkx graph --normalize --init-scale 0.1 --learning-rate 0.003 --batch-size 8 --epochs
+#: 1000 --lr-halving-every 300``. The architectures are the paper's, unchanged; only the
+#: optimisation differs (Adam as in the paper, weight decay 1e-5). Measured on 200 general
+#: training graphs of 20-30 nodes, width 64 (README, "Fitting recipes"): shortest path, sum
+#: aggregation, train MAPE 1.8% (paper recipe 484%); max degree, 2-layer sum readout, 4.4% and
+#: 4.5% (benchmark seeds 0, 1; paper recipe 72%) and 4.8% with this experiment's data (77%).
+#: No recipe reaches 2% on max degree: with 500 or more training graphs no sum-readout GNN of
+#: any width can (a linear program over every function of the degree pair bounds its training
+#: MAPE below by 2.0% at 500 graphs and 3.8% at 2,000).
+FIT_RECIPES: Final[dict[str, dict[str, Any]]] = {
+    "shortest_path": {"normalize": True, "init_scale": 0.3, "epochs": 1000,
+                      "lr_halving_every": 300},
+    "max_degree": {"normalize": True, "init_scale": 0.1, "learning_rate": 0.003,
+                   "batch_size": 8, "epochs": 1000, "lr_halving_every": 300},
+}  # fmt: skip
 #: Defaults of the size fields that do not depend on the task.
 SIZE_DEFAULTS: Final[dict[str, Any]] = {
     "n_train": 200,
@@ -241,8 +268,9 @@ class GraphConfig:
     normalize: bool = False
     """finite GNNs train on O(1) inputs and labels: shortest_path divides the random node
     feature by 5 (its range) and the edge weights and distances by the largest training
-    weight; max_degree divides the labels by their training mean; predictions are scaled
-    back (relative errors are unchanged by the label scale)"""
+    weight; max_degree standardizes the labels, (y - mean) / std over the training set;
+    predictions are mapped back with the same constants (relative errors are unchanged by a
+    label scale; the shift is a fixed output bias)"""
     mc_samples: int | None = None
     """networks averaged by a Monte Carlo kernel (default 8; quick 2)"""
     monte_carlo: bool = False
@@ -447,12 +475,12 @@ def _fit_finite(
     params = net.init(k_init, train.batch.feature_dim)
     if config.init_scale != 1.0:
         params = jax.tree_util.tree_map(lambda p: p * config.init_scale, params)
-    inputs, label_scale = _normalizer(config, train)
+    inputs, label_shift, label_scale = _normalizer(config, train)
     res = train_adam(
         net,
         params,
         inputs(train.batch),
-        train.labels / label_scale,
+        (train.labels - label_shift) / label_scale,
         key=k_train,
         learning_rate=config.learning_rate,
         epochs=config.epochs,
@@ -463,19 +491,23 @@ def _fit_finite(
     )
 
     def predict(batch: GraphBatch) -> np.ndarray:
-        return label_scale * np.asarray(net.apply(res.params, inputs(batch)))[:, 0]
+        return label_shift + label_scale * np.asarray(net.apply(res.params, inputs(batch)))[:, 0]
 
     preds = [predict(t.batch) for t in tests]
     return _mape(train.labels, predict(train.batch)), preds, {"final_loss": float(res.losses[-1])}
 
 
-def _normalizer(config: GraphConfig, train: GraphData) -> tuple[Any, float]:
-    """``(inputs, label_scale)`` of ``config.normalize``: the map applied to every batch and
-    the factor the labels are divided by (see :class:`GraphConfig`)."""
+def _normalizer(config: GraphConfig, train: GraphData) -> tuple[Any, float, float]:
+    """``(inputs, label_shift, label_scale)`` of ``config.normalize``: the map applied to every
+    batch, and the constants of the labels the network trains on, ``(y - shift) / scale``
+    (predictions are ``shift + scale f``: fixed constants, an affine reparameterisation of the
+    output layer; see :class:`GraphConfig`)."""
     if not config.normalize:
-        return (lambda batch: batch), 1.0
+        return (lambda batch: batch), 0.0, 1.0
     if config.task == "max_degree":
-        return (lambda batch: batch), float(np.mean(np.abs(train.labels)))
+        y = np.asarray(train.labels, dtype=np.float64)
+        std = float(np.std(y))
+        return (lambda batch: batch), float(np.mean(y)), std if std > 0 else 1.0
     adj = np.asarray(train.batch.adjacency)
     w_max = float(adj.max())
     feature_range = 5.0  # the range of shortest_path_dataset's random node feature
@@ -485,7 +517,7 @@ def _normalizer(config: GraphConfig, train: GraphData) -> tuple[Any, float]:
         f[..., 0] /= feature_range
         return GraphBatch(f, np.asarray(batch.adjacency) / w_max, batch.mask)
 
-    return inputs, w_max
+    return inputs, 0.0, w_max
 
 
 def _fit_kernel(
