@@ -579,6 +579,10 @@ CLI_CASES = [
     (["nbody", "--mass-factors", "1", "-2"], "mass_factors[1]"),
     (["nbody", "--depth", "0"], "depth"),
     (["nbody", "--method", "gp"], "method"),
+    (["reproduce", "--parts", "chapter9"], "parts"),
+    (["reproduce", "--seed", "-1"], "seed"),
+    (["curve", "--resume"], "--resume"),
+    (["reproduce", "--resume"], "--resume"),
     (["nosuchcommand"], "nosuchcommand"),
 ]
 
@@ -587,7 +591,7 @@ CLI_CASES = [
 def test_cli_usage_errors_exit_2_without_traceback(
     argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str], tmp_path: Any
 ) -> None:
-    if argv[0] in ("curve", "graph", "nbody"):
+    if argv[0] in ("curve", "graph", "nbody", "reproduce"):
         argv = [*argv, "--out", str(tmp_path)]
     assert cli.main(argv) == 2
     captured = capsys.readouterr()

@@ -92,7 +92,7 @@ def test_unknown_command_exits_2(capsys: Any) -> None:
     assert cli.main(["nope"]) == 2
     captured = capsys.readouterr()
     assert "ntkx: error: unknown command 'nope'" in captured.err
-    assert "['check', 'curve', 'demo', 'graph', 'nbody']" in captured.err
+    assert "['check', 'curve', 'demo', 'graph', 'nbody', 'reproduce']" in captured.err
     assert captured.out == ""
 
 
