@@ -176,6 +176,25 @@ class Architecture(abc.ABC):
         """
         return 16 * itemsize
 
+    def tile_order(self, x: Any) -> np.ndarray | None:
+        """The order in which the engine groups the inputs of a validated batch into tiles.
+
+        ``None`` (the default) keeps the given order. The engine computes tiles of the
+        permuted batch and writes every entry back to its original row and column, so the
+        returned matrices never depend on the order. Graph networks sort by node count so
+        that each tile holds graphs of similar size (see :meth:`trim_tile`).
+        """
+        del x
+        return None
+
+    def trim_tile(self, x: Any) -> Any:
+        """One tile of inputs (a sub-batch) with the padding it does not need removed.
+
+        The default returns ``x`` unchanged; graph networks drop node padding beyond the
+        tile's largest graph. The result must give the same kernels as ``x``.
+        """
+        return x
+
     # ------------------------------------------------------------------ training
 
     def trainable_layers(self, params: Params) -> tuple[int, ...]:
