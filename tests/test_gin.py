@@ -99,7 +99,7 @@ def test_closed_form_equals_du_et_al_kronecker_reference(graphs, depth, mlp_dept
 
 
 def test_tiles_sorted_by_size_and_trimmed_equal_the_reference():
-    # The engine groups graphs into tiles by node count (GraphArchitecture.tile_order) and pads
+    # The engine groups graphs into tiles by node count (GIN.tile_order) and pads
     # each tile only to its largest graph rounded up to NODE_QUANTUM = 4 nodes (trim_tile). With
     # block_size=3 and the sizes below, x1 (padded to 16) is sorted into tiles of at most 3, 9
     # and 12 nodes, computed padded to 4, 12 and 12 nodes; x2 (padded to 14) is one tile kept at

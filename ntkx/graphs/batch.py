@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any
 
 import jax
 import networkx as nx
@@ -38,10 +38,6 @@ __all__ = [
     "check_graph_batch",
     "weighted_adjacency",
 ]
-
-#: Engine tiles of graphs are padded to a multiple of this many nodes (at most the batch's own
-#: padding): few distinct shapes to compile, little padding (:meth:`GraphArchitecture.trim_tile`).
-NODE_QUANTUM: Final = 4
 
 
 @jax.tree_util.register_dataclass
@@ -350,28 +346,3 @@ class GraphArchitecture(Architecture):
 
     def input_dim(self, x: GraphBatch) -> int:
         return x.feature_dim
-
-    def tile_order(self, x: GraphBatch) -> np.ndarray:
-        """Graphs by node count (stable): each engine tile holds graphs of similar size."""
-        return np.argsort(x.num_nodes, kind="stable")
-
-    def trim_tile(self, x: GraphBatch) -> GraphBatch:
-        """The tile padded only to its largest graph, rounded up to :data:`NODE_QUANTUM` nodes.
-
-        Padded nodes are outside every neighbourhood and readout, so the kernels do not change;
-        the work does (a node-pair recursion costs ``O(N^3)`` per pair of graphs: on 120 graphs
-        of 20-29 nodes sorted by size, tiles of 30 graphs need 22-29 nodes instead of 29).
-        Rounding bounds the number of distinct shapes, each compiled once per process: the
-        sizes are the multiples of :data:`NODE_QUANTUM` at least one quantum below the batch's
-        own padding, and that padding (20-29 nodes: 24 or 29).
-        """
-        full = int(np.shape(x.features)[1])
-        need = max(int(np.max(x.num_nodes, initial=1)), 1)
-        keep = -(-need // NODE_QUANTUM) * NODE_QUANTUM
-        if keep + NODE_QUANTUM > full:  # a size just below the full one: not worth a compile
-            return x
-        return GraphBatch(
-            np.asarray(x.features)[:, :keep],
-            np.asarray(x.adjacency)[:, :keep, :keep],
-            np.asarray(x.mask)[:, :keep],
-        )
