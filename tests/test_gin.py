@@ -98,6 +98,31 @@ def test_closed_form_equals_du_et_al_kronecker_reference(graphs, depth, mlp_dept
     assert _rel(both.ntk, ntk_ref) <= TOL and _rel(both.nngp, nngp_ref) <= TOL
 
 
+def test_tiles_sorted_by_size_and_trimmed_equal_the_reference():
+    # The engine groups graphs into tiles by node count (GIN.tile_order) and pads
+    # each tile only to its largest graph rounded up to NODE_QUANTUM = 4 nodes (trim_tile). With
+    # block_size=3 and the sizes below, x1 (padded to 16) is sorted into tiles of at most 3, 9
+    # and 12 nodes, computed padded to 4, 12 and 12 nodes; x2 (padded to 14) is one tile kept at
+    # 14. Every entry must still equal the Kronecker reference at the place of its graphs
+    # (1e-10 relative, the module's tolerance): a wrong permutation or a trimmed real node
+    # would move values between entries or change them.
+    rng = np.random.default_rng(11)
+    g1 = [_random_graph(rng, n) for n in (3, 4, 9, 3, 12, 4, 10, 3)]
+    g2 = [_random_graph(rng, n) for n in (5, 11, 3)]
+    net = gin(2, 1, W_std=math.sqrt(2.0))
+    kw = dict(num_layers=3, num_mlp_layers=1, jk=False, scale="uniform")
+    b1, b2 = _pad(g1, 16), _pad(g2, 14)
+    trimmed = [net.trim_tile(b1[net.tile_order(b1)[i : i + 3]]) for i in (0, 3, 6)]
+    assert [t.features.shape[1] for t in trimmed] == [4, 12, 12]
+    assert net.trim_tile(b2).features.shape[1] == 14
+    sym = ntkx.kernel(net, b1, get=("ntk", "nngp"), dtype="float64", block_size=3)
+    cross = ntkx.kernel(net, b1, b2, ("ntk", "nngp"), dtype="float64", block_size=3)
+    for got, want in zip((sym, cross), (gntk_reference(g1, g1, **kw), gntk_reference(g1, g2, **kw)),
+                         strict=True):  # fmt: skip
+        assert _rel(F * got.ntk, want[0]) <= TOL and _rel(F * got.nngp, want[1]) <= TOL
+    np.testing.assert_array_equal(sym.ntk, sym.ntk.T)  # mirrored tiles: exactly symmetric
+
+
 def test_the_reference_comparison_can_fail(graphs):
     # A wrong scaling, a wrong jumping-knowledge set of layers or a missing factor is far outside
     # the tolerance, so the agreement above is not vacuous.

@@ -192,6 +192,10 @@ def test_overflow_is_an_error_not_a_silent_inf(key):
     x = np.full((2, 3), 1e4)
     with pytest.raises(FloatingPointError, match=r"non-finite .*float32"):
         kernel_matrix(net, x, dtype="float32")
+    # Tiles are checked one by one; the count is of the whole matrix: 3 x 3 entries, all
+    # overflowing, from 6 tiles of one point (3 on the diagonal, 3 mirrored).
+    with pytest.raises(FloatingPointError, match=r"has 9 non-finite entries"):
+        kernel_matrix(net, np.full((3, 3), 1e4), dtype="float32", block_size=1)
     with pytest.raises(FloatingPointError, match=r"non-finite .*float32"):
         empirical_kernel(net, net.init(key, 3), x, dtype="float32")
 
@@ -483,6 +487,23 @@ def test_relu_family_equals_neural_tangents_kernel_fn(spec):
         np.testing.assert_allclose(np.diag(got), np.diag(exact[k]), rtol=1e-14)
     if spec.get("trainable") == "last" and spec.get("parameterization") != "standard":
         np.testing.assert_array_equal(ours.ntk, ours.nngp)
+
+
+@pytest.mark.parametrize("net", [ntkx.mlp(depth=2), ntkx.mlp(depth=3, b_std=0.2)])
+def test_one_kernel_alone_and_a_large_diagonal_tile_match_the_reference(net):
+    # get="ntk" or "nngp" alone compiles only that kernel (the other is dropped by XLA), and a
+    # 300-point diagonal tile is mirrored in place in strips of 128 rows (three strips). Against
+    # the exact reference (tests/references.py): off the diagonal 1e-12 of sqrt(K_ii K_jj)
+    # (random pairs in d = 16 are far from parallel; the maps' error is a few ulps), the
+    # diagonal 1e-14 relative (cos = 1 exactly there); and exactly symmetric.
+    x = np.random.default_rng(8).normal(size=(300, 16))
+    want = dict(zip(("ntk", "nngp"), _reference(net, x), strict=True))
+    scale = np.sqrt(np.outer(np.diag(want["nngp"]), np.diag(want["nngp"])))
+    for get in ("ntk", "nngp"):
+        got = kernel_matrix(net, x, get=get, dtype="float64", block_size=300)
+        np.testing.assert_array_equal(got, got.T)
+        assert (np.abs(got - want[get]) / scale).max() <= 1e-12
+        np.testing.assert_allclose(np.diag(got), np.diag(want[get]), rtol=1e-14)
 
 
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu", "abrelu"])

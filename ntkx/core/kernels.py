@@ -155,6 +155,11 @@ class _Plan(NamedTuple):
     b1: int
     b2: int
     dtype: np.dtype
+    #: Tiles are computed on ``x1[order1]`` and ``x2[order2]`` and written back to the original
+    #: rows and columns (None: the given order); ``trim`` prepares one tile of inputs.
+    order1: np.ndarray | None = None
+    order2: np.ndarray | None = None
+    trim: Callable[[Any], Any] | None = None
 
 
 def _plan(
@@ -190,7 +195,11 @@ def _plan(
     )
     x1 = cast_floats(x1, np_dtype, to_jax=False)
     x2 = x1 if symmetric else cast_floats(x2, np_dtype, to_jax=False)
-    return _Plan(x1, x2, symmetric, n1, n2, b1, b2, np_dtype)
+    if what != "closed-form":  # finite networks: one shape per call (one compilation)
+        return _Plan(x1, x2, symmetric, n1, n2, b1, b2, np_dtype)
+    order1 = net.tile_order(x1)
+    order2 = order1 if symmetric else net.tile_order(x2)
+    return _Plan(x1, x2, symmetric, n1, n2, b1, b2, np_dtype, order1, order2, net.trim_tile)
 
 
 def _tiles(plan: _Plan) -> list[tuple[int, int]]:
@@ -207,26 +216,59 @@ def _fill(
     gets: tuple[str, ...],
     results: dict[str, np.ndarray],
     bar: Any,
-) -> None:
-    """Compute every tile of ``block_fn`` into ``results`` (one array per ``get``)."""
+) -> dict[str, int]:
+    """Compute every tile of ``block_fn`` into ``results`` (one array per ``get``).
+
+    Returns the number of non-finite entries written per ``get`` (each tile is checked while
+    it is in cache: a min and a max, which propagate NaN and infinities, and a count only for
+    a tile that has any). With an input order (:meth:`Architecture.tile_order`) tile ``(i, j)``
+    holds rows ``order1[i:i + b1]`` and columns ``order2[j:j + b2]``. Symmetric mode writes the
+    upper triangle of tiles and mirrors it; a diagonal tile is made exactly symmetric in place
+    (its own upper triangle mirrored: ``kernel_fn(xa, xa)`` can differ from its transpose by
+    an ulp).
+    """
+    bad = dict.fromkeys(gets, 0)
+    trim = plan.trim or (lambda x: x)
+    strip = 128  # rows per strip when a diagonal tile mirrors its upper triangle in place
     for i, j in _tiles(plan):
-        xa = plan.x1[i : i + plan.b1]
-        xb = plan.x2[j : j + plan.b2]
+        rows: Any = slice(i, min(i + plan.b1, plan.n1))
+        cols: Any = slice(j, min(j + plan.b2, plan.n2))
+        if plan.order1 is not None:
+            rows = plan.order1[rows]
+        if plan.order2 is not None:
+            cols = plan.order2[cols]
+        diagonal = plan.symmetric and i == j
+        xa = plan.x1[rows]
+        xb = xa if diagonal else plan.x2[cols]
         na, nb = num_points(xa), num_points(xb)
-        pair = block_fn(
-            cast_floats(pad_batch(xa, plan.b1), plan.dtype),
-            cast_floats(pad_batch(xb, plan.b2), plan.dtype),
-        )
+        ta = cast_floats(pad_batch(trim(xa), plan.b1), plan.dtype)
+        tb = ta if diagonal else cast_floats(pad_batch(trim(xb), plan.b2), plan.dtype)
+        pair = block_fn(ta, tb)
         for g in gets:
             tile = np.asarray(getattr(pair, g))[:na, :nb]
-            if plan.symmetric and i == j:
-                # A tile of (xa, xa) can differ from its transpose by an ulp; keep the
-                # upper triangle so that the matrix is exactly symmetric.
-                tile = np.triu(tile) + np.triu(tile, 1).T
-            results[g][i : i + na, j : j + nb] = tile
-            if plan.symmetric and i != j:
-                results[g][j : j + nb, i : i + na] = tile.T
+            if not (np.isfinite(tile.min()) and np.isfinite(tile.max())):
+                count = int(tile.size - np.count_nonzero(np.isfinite(tile)))
+                bad[g] += count if diagonal or not plan.symmetric else 2 * count
+            out = results[g]
+            if isinstance(rows, slice) and isinstance(cols, slice):
+                out[rows, cols] = tile
+                if diagonal:  # mirror the upper triangle in place, strip by strip
+                    view = out[rows, cols]
+                    for r in range(0, na, strip):
+                        e = min(r + strip, na)
+                        block = view[r:e, r:e]
+                        block[...] = np.triu(block) + np.triu(block, 1).T
+                        view[e:, r:e] = view[r:e, e:].T
+                elif plan.symmetric:
+                    out[cols, rows] = tile.T
+            else:
+                if diagonal:
+                    tile = np.triu(tile) + np.triu(tile, 1).T
+                out[np.ix_(rows, cols)] = tile
+                if plan.symmetric and not diagonal:
+                    out[np.ix_(cols, rows)] = tile.T
         bar.update(1)
+    return bad
 
 
 def _progress_bar(total: int, desc: str, enabled: bool | None) -> Any:
@@ -235,10 +277,11 @@ def _progress_bar(total: int, desc: str, enabled: bool | None) -> Any:
     return progress_bar(total=total, desc=f"[ntkx] {desc}", enabled=enabled)
 
 
-def _check_finite(results: dict[str, np.ndarray], dtype: np.dtype, what: str) -> None:
-    for g, arr in results.items():
-        if not np.isfinite(arr).all():
-            bad = int((~np.isfinite(arr)).sum())
+def _check_finite(bad: dict[str, int], dtype: np.dtype, what: str) -> None:
+    """Raise if any kernel has non-finite entries (``bad``: their count per kernel, from
+    :func:`_fill`)."""
+    for g, count in bad.items():
+        if count:
             advice = (
                 "try dtype='float64' or a smaller W_std"
                 if dtype == np.float32
@@ -246,7 +289,7 @@ def _check_finite(results: dict[str, np.ndarray], dtype: np.dtype, what: str) ->
                 "or depth, or rescale the inputs"
             )
             raise FloatingPointError(
-                f"the {what} {g} kernel has {bad} non-finite entries for finite inputs in "
+                f"the {what} {g} kernel has {count} non-finite entries for finite inputs in "
                 f"{dtype.name} ({advice})."
             )
 
@@ -275,9 +318,21 @@ def _outputs(
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
-def _closed_form_fn(net: Architecture, dtype_name: str) -> Callable:
+def _closed_form_fn(
+    net: Architecture, dtype_name: str, gets: tuple[str, ...] = ("ntk", "nngp")
+) -> Callable:
+    """``kernel_fn`` compiled to return only the kernels in ``gets`` (the others are None).
+
+    XLA then drops the work of a kernel that is not asked for (measured: the depth-2 ReLU NTK
+    alone is one fused loop over the tile instead of two).
+    """
     del dtype_name  # part of the cache key: x64 tracing differs per dtype
-    return jax.jit(lambda a, b: KernelPair(*net.kernel_fn(a, b)))
+
+    def block(a: Any, b: Any) -> KernelPair:
+        ntk, nngp = net.kernel_fn(a, b)
+        return KernelPair(ntk if "ntk" in gets else None, nngp if "nngp" in gets else None)
+
+    return jax.jit(block)
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
@@ -352,10 +407,10 @@ def kernel_matrix(
     plan = _plan(net, x1, x2, dtype, block_size, len(gets), out is not None, "closed-form")
     results = _outputs(plan, gets, out, plan.dtype)
     with precision_context(plan.dtype):
-        fn = _closed_form_fn(net, plan.dtype.name)
+        fn = _closed_form_fn(net, plan.dtype.name, tuple(sorted(gets)))
         with _progress_bar(len(_tiles(plan)), "kernel tiles", progress) as bar:
-            _fill(plan, fn, gets, results, bar)
-    _check_finite(results, plan.dtype, "closed-form")
+            bad = _fill(plan, fn, gets, results, bar)
+    _check_finite(bad, plan.dtype, "closed-form")
     return _pack(gets, results, isinstance(get, str))
 
 
@@ -390,8 +445,8 @@ def empirical_kernel(
         fn = _empirical_fn(net, gets, implementation, plan.dtype.name)
         cast = cast_floats(params, plan.dtype)
         with _progress_bar(len(_tiles(plan)), "empirical kernel tiles", progress) as bar:
-            _fill(plan, functools.partial(fn, cast), gets, results, bar)
-    _check_finite(results, plan.dtype, "empirical")
+            bad = _fill(plan, functools.partial(fn, cast), gets, results, bar)
+    _check_finite(bad, plan.dtype, "empirical")
     return _pack(gets, results, isinstance(get, str))
 
 
@@ -441,10 +496,10 @@ def monte_carlo_kernel(
             drawn = init(k)
             with precision_context(plan.dtype):
                 fn = _empirical_fn(net, gets, implementation, plan.dtype.name)
-                _fill(
+                bad = _fill(
                     plan, functools.partial(fn, cast_floats(drawn, plan.dtype)), gets, sample, bar
                 )
-            _check_finite(sample, plan.dtype, "Monte Carlo sample")
+            _check_finite(bad, plan.dtype, "Monte Carlo sample")
             for g in gets:
                 s = sample[g].astype(np.float64)
                 total[g] += s

@@ -14,10 +14,12 @@ network wrapped by :func:`ntkx.from_stax`). It provides
   ``input_dim(x)`` — its feature size;
 
 and a few declarations the engine uses to plan work (:attr:`kernel_methods`,
-:meth:`pair_workspace_bytes`, :meth:`partition`). A *batch* of inputs is an
+:meth:`pair_workspace_bytes`, :meth:`partition`, and for closed-form tiles
+:meth:`tile_order` and :meth:`trim_tile`: :class:`ntkx.GIN` groups graphs of similar
+size and pad each tile only to its largest graph). A *batch* of inputs is an
 array ``(n, d)`` for feedforward networks or a :class:`ntkx.GraphBatch`; every
-batch type supports ``len(x)`` and slicing ``x[i:j]`` and is a jax pytree whose
-leaves share the leading axis ``n``.
+batch type supports ``len(x)``, slicing ``x[i:j]`` and integer-array indexing and
+is a jax pytree whose leaves share the leading axis ``n``.
 
 Specs never call the kernel engine (:mod:`ntkx.core.kernels`), and the engine
 knows no concrete architecture: it only calls the methods above. This is what
@@ -177,6 +179,25 @@ class Architecture(abc.ABC):
         neural-tangents' ReLU recursion); graph kernels override this.
         """
         return 16 * itemsize
+
+    def tile_order(self, x: Any) -> np.ndarray | None:
+        """The order in which the engine groups the inputs of a validated batch into tiles.
+
+        ``None`` (the default) keeps the given order. The engine computes tiles of the
+        permuted batch and writes every entry back to its original row and column, so the
+        returned matrices never depend on the order. The GIN sorts graphs by node count so
+        that each tile holds graphs of similar size (see :meth:`trim_tile`).
+        """
+        del x
+        return None
+
+    def trim_tile(self, x: Any) -> Any:
+        """One tile of inputs (a sub-batch) with the padding it does not need removed.
+
+        The default returns ``x`` unchanged; the GIN drops node padding beyond the
+        tile's largest graph. The result must give the same kernels as ``x``.
+        """
+        return x
 
     # ------------------------------------------------------------------ training
 
