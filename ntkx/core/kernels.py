@@ -407,7 +407,8 @@ def kernel_matrix(
     plan = _plan(net, x1, x2, dtype, block_size, len(gets), out is not None, "closed-form")
     results = _outputs(plan, gets, out, plan.dtype)
     with precision_context(plan.dtype):
-        fn = _closed_form_fn(net, plan.dtype.name, tuple(sorted(gets)))
+        wanted = tuple(sorted(gets)) if net.compile_per_kernel else ("nngp", "ntk")
+        fn = _closed_form_fn(net, plan.dtype.name, wanted)
         with _progress_bar(len(_tiles(plan)), "kernel tiles", progress) as bar:
             bad = _fill(plan, fn, gets, results, bar)
     _check_finite(bad, plan.dtype, "closed-form")

@@ -180,6 +180,11 @@ class Architecture(abc.ABC):
         """
         return 16 * itemsize
 
+    #: Whether the engine compiles :meth:`kernel_fn` separately for one requested kernel, so
+    #: that XLA drops the other's work (the ReLU MLP's NTK and NNGP are separate loops).
+    #: Graph networks compute both in one pass and compile slowly: they set False.
+    compile_per_kernel: bool = True
+
     def tile_order(self, x: Any) -> np.ndarray | None:
         """The order in which the engine groups the inputs of a validated batch into tiles.
 

@@ -316,6 +316,9 @@ class GraphArchitecture(Architecture):
     parameterization: str
     aggregation: str
     readout: str
+    #: NTK and NNGP come from one pass; one compilation serves get="ntk", "nngp" and both
+    #: (a second one cost 12.6 s in tests/test_engine.py's gnn case, load 2.8).
+    compile_per_kernel = False
 
     @property
     def has_closed_form(self) -> bool:  # pragma: no cover - overridden
