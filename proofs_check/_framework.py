@@ -23,7 +23,6 @@ failed.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import json
 import math
@@ -648,18 +647,6 @@ def from_json(data: Mapping[str, Any]) -> dict[str, list[CheckResult]]:
     }
 
 
-def _write_json_atomically(path: str, obj: Any) -> None:
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "w") as fh:
-            json.dump(obj, fh, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _kept_for_resume(path: str | None, quick: bool, seed: int) -> dict[str, list[CheckResult]]:
     """The finished modules in ``--json PATH`` of an interrupted run; ValueError otherwise."""
     if not path:
@@ -807,6 +794,8 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m proofs_check")
             kept = _kept_for_resume(args.json, args.quick, args.seed)
         except ValueError as err:
             parser.error(str(err))
+    from ntkx.runner import catch_swallowed_interrupts, interrupt_once, save_json
+
     modules: dict[str, list[str]] = {k: [r.name for r in v] for k, v in kept.items()}
     finished: list[CheckResult] = [r for v in kept.values() for r in v]
 
@@ -817,9 +806,7 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m proofs_check")
             blob = to_json(
                 finished, quick=args.quick, seed=args.seed, modules=modules, complete=False
             )
-            _write_json_atomically(args.json, blob)
-
-    from ntkx.runner import catch_swallowed_interrupts, interrupt_once
+            save_json(args.json, blob)
 
     state = argparse.Namespace(interrupt_requested=False)
     start = time.perf_counter()
@@ -850,7 +837,7 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m proofs_check")
     print_table(results)
     if args.json:
         blob = to_json(results, quick=args.quick, seed=args.seed, modules=modules)
-        _write_json_atomically(args.json, blob)
+        save_json(args.json, blob)
         progress(f"wrote {args.json}")
     if args.plot:
         n = write_plots(results, args.plot)
