@@ -12,6 +12,8 @@ Each function draws one figure, writes it to ``path`` (PNG) and returns the path
 * :func:`plot_fit_1d` — a one-dimensional fit against its target (``ntkx demo``);
 * :func:`plot_error_vs_size` — graph test error against test graph size, one line per
   architecture (``ntkx graph``);
+* :func:`plot_series_grid` — curves grouped into panels by title (``proofs_check --plot``,
+  ``ntkx reproduce``);
 * :func:`plot_per_family` — graph test error per test family, one marker per
   architecture (``ntkx graph``);
 * :func:`plot_trajectories`, :func:`plot_nbody_error_vs_mass`,
@@ -45,6 +47,7 @@ __all__ = [
     "plot_per_family",
     "plot_r2_histogram",
     "plot_ray",
+    "plot_series_grid",
     "plot_trajectories",
     "plot_width_sweep",
     "save_figure",
@@ -447,3 +450,59 @@ def plot_nbody_error_vs_distance(
     ax.grid(alpha=0.3, which="both")
     legend_below(ax)
     return save_figure(fig, path)
+
+
+#: How :func:`plot_series_grid` draws a series by its ``style``.
+_SERIES_STYLES = {
+    "solid": {"fmt": "o-"},
+    "failed": {"fmt": "x:"},
+    "dashed": {"fmt": "--", "color": "0.4"},
+}
+
+
+def plot_series_grid(
+    series: Sequence[Mapping[str, Any]],
+    path: str | os.PathLike[str],
+    *,
+    title: str,
+    cols: int = 3,
+) -> int:
+    """Curves in a grid of panels, one panel per distinct ``series["title"]``; returns the
+    number of panels (0: nothing to draw, no file written).
+
+    A series is ``{"title", "x", "y"}`` plus optional ``label``, ``xlabel``, ``ylabel``,
+    ``logx``, ``logy`` and ``style``: ``"solid"`` (default, a measured curve), ``"failed"``
+    (a measured curve whose check failed, dotted) or ``"dashed"`` (a reference, grey). A
+    series without axis labels (e.g. a reference) keeps the labels of its panel's others.
+    """
+    panels: dict[str, list[Mapping[str, Any]]] = {}
+    for s in series:
+        panels.setdefault(s["title"], []).append(s)
+    if not panels:
+        return 0
+    n = len(panels)
+    cols = min(cols, n)
+    rows = -(-n // cols)
+    fig = Figure(figsize=(5.6 * cols, 5.0 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax, (panel, curves) in zip(axes.flat, panels.items(), strict=False):
+        for s in curves:
+            style = dict(_SERIES_STYLES[s.get("style", "solid")])
+            fmt = style.pop("fmt")
+            ax.plot(s["x"], s["y"], fmt, markersize=3, alpha=0.85, label=s.get("label"), **style)
+            if s.get("xlabel"):
+                ax.set_xlabel(s["xlabel"])
+            if s.get("ylabel"):
+                ax.set_ylabel(s["ylabel"])
+            if s.get("logx"):
+                ax.set_xscale("log")
+            if s.get("logy"):
+                ax.set_yscale("log")
+        set_wrapped_title(ax, panel, width=50)
+        if any(s.get("label") for s in curves):
+            legend_below(ax)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    fig.suptitle(textwrap.fill(title, 100), fontsize=11)
+    save_figure(fig, path)
+    return n

@@ -131,7 +131,7 @@ def _verdict(status: str, details: dict[str, Any]) -> str:
 
 def _check_rows(part: str, config: ReproduceConfig) -> dict[str, Any]:
     """The part's claim checks (proofs_check modules) as report rows, plus their curves."""
-    from proofs_check import run_checks
+    from proofs_check import run_checks, styled_series
 
     rows, series = [], []
     for module in CHECK_MODULES[part]:
@@ -152,8 +152,7 @@ def _check_rows(part: str, config: ReproduceConfig) -> dict[str, Any]:
                     "verdict": _verdict(r.status, r.details),
                 }
             )
-            for key in ("series", "reference"):
-                series += [dict(s, dashed=key == "reference") for s in r.details.get(key, [])]
+            series += styled_series([r])
     return {"rows": rows, "series": series}
 
 
@@ -307,7 +306,7 @@ def write_report(
 def _plot(metrics: dict[str, Any], ctx: RunContext) -> dict[str, str]:
     from matplotlib.figure import Figure
 
-    from ntkx.plotting import legend_below, save_figure, set_wrapped_title
+    from ntkx.plotting import legend_below, plot_series_grid, save_figure, set_wrapped_title
 
     assert ctx.out_dir is not None
     files: dict[str, str] = {}
@@ -338,34 +337,15 @@ def _plot(metrics: dict[str, Any], ctx: RunContext) -> dict[str, str]:
                 legend_below(ax)
             set_wrapped_title(ax1, "Extrapolation error: only the linear target is learned", 45)
             set_wrapped_title(ax2, "Linearity along rays: every predictor is linear", 45)
-        else:
-            panels: dict[str, list[dict[str, Any]]] = {}
-            for s in data["series"]:
-                panels.setdefault(s["title"], []).append(s)
-            if not panels:
-                continue
-            n = len(panels)
-            fig = Figure(figsize=(5.6 * min(n, 3), 4.8 * -(-n // 3)), layout="constrained")
-            axes = np.atleast_1d(fig.subplots(-(-n // 3), min(n, 3))).ravel()
-            for ax, (title, curves) in zip(axes, panels.items(), strict=False):
-                for s in curves:
-                    ax.plot(s["x"], s["y"], "--" if s["dashed"] else "o-", ms=3,
-                            color="0.4" if s["dashed"] else None, label=s.get("label"))  # fmt: skip
-                    if s.get("xlabel"):
-                        ax.set_xlabel(s["xlabel"])
-                    if s.get("ylabel"):
-                        ax.set_ylabel(s["ylabel"])
-                    if s.get("logx"):
-                        ax.set_xscale("log")
-                    if s.get("logy"):
-                        ax.set_yscale("log")
-                set_wrapped_title(ax, title, 50)
-                if any(s.get("label") for s in curves):
-                    legend_below(ax)
-            for ax in axes[n:]:
-                ax.axis("off")
-        fig.suptitle(f"{part.replace('_', ' ')} (ntkx reproduction of arXiv 2009.11848)")
-        files[part] = save_figure(fig, ctx.out_dir / f"{part}.png")
+            fig.suptitle(f"{part.replace('_', ' ')} (ntkx reproduction of arXiv 2009.11848)")
+            files[part] = save_figure(fig, ctx.out_dir / f"{part}.png")
+        elif plot_series_grid(
+            data["series"],
+            ctx.out_dir / f"{part}.png",
+            title=f"{part.replace('_', ' ')} (ntkx reproduction of arXiv 2009.11848): solid = "
+            "passed, dotted = failed, dashed = reference",
+        ):
+            files[part] = str(ctx.out_dir / f"{part}.png")
     files["report"] = write_report(metrics, ctx.out_dir / "report.md", files)
     return files
 

@@ -45,6 +45,7 @@ from proofs_check._framework import (
     report_verdicts,
     run_checks,
     skipped,
+    styled_series,
     to_json,
     write_plots,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "report_verdicts",
     "run_checks",
     "skipped",
+    "styled_series",
     "to_json",
     "write_plots",
 ]

@@ -52,6 +52,7 @@ __all__ = [
     "report_verdicts",
     "run_checks",
     "skipped",
+    "styled_series",
     "to_json",
     "write_plots",
 ]
@@ -676,55 +677,28 @@ def write_plots(results: Sequence[CheckResult], path: str) -> int:
     (several series with the same title share a panel); ``details["reference"]``
     entries (same keys) are drawn dashed.
     """
-    from matplotlib.figure import Figure
+    from ntkx.plotting import plot_series_grid
 
-    from ntkx.plotting import legend_below, save_figure, set_wrapped_title
-
-    panels: dict[str, list[tuple[dict[str, Any], bool, CheckResult]]] = {}
-    for r in results:
-        for key, dashed in (("series", False), ("reference", True)):
-            for s in r.details.get(key, []):
-                panels.setdefault(s["title"], []).append((s, dashed, r))
-    if not panels:
-        return 0
-    n = len(panels)
-    cols = min(3, n)
-    rows = math.ceil(n / cols)
-    fig = Figure(figsize=(5.6 * cols, 5.0 * rows), layout="constrained")
-    axes = fig.subplots(rows, cols, squeeze=False)
-    for ax, (title, curves) in zip(axes.flat, panels.items(), strict=False):
-        for s, dashed, r in curves:
-            label = s.get("label")
-            if not dashed and r.status != "pass":
-                label = f"{label or r.name} [{r.status.upper()}]"
-            ax.plot(
-                s["x"],
-                s["y"],
-                "--" if dashed else ("o-" if r.status == "pass" else "x:"),
-                markersize=3,
-                label=label,
-                color="0.4" if dashed else None,
-                alpha=0.85,
-            )
-            if s.get("xlabel"):  # a reference curve without labels keeps the panel's
-                ax.set_xlabel(s["xlabel"])
-            if s.get("ylabel"):
-                ax.set_ylabel(s["ylabel"])
-            if s.get("logx"):
-                ax.set_xscale("log")
-            if s.get("logy"):
-                ax.set_yscale("log")
-        set_wrapped_title(ax, title, width=50)
-        if any(s.get("label") for s, _, _ in curves):
-            legend_below(ax)
-    for ax in list(axes.flat)[n:]:
-        ax.axis("off")
-    fig.suptitle(
-        "proofs_check (arXiv 2009.11848): solid = passed, dotted = failed, dashed = reference",
-        fontsize=11,
+    return plot_series_grid(
+        styled_series(results),
+        path,
+        title="proofs_check (arXiv 2009.11848): solid = passed, dotted = failed, "
+        "dashed = reference",
     )
-    save_figure(fig, path)
-    return n
+
+
+def styled_series(results: Sequence[CheckResult]) -> list[dict[str, Any]]:
+    """Every curve of ``results`` for :func:`ntkx.plotting.plot_series_grid`: measured curves
+    solid when their check passed, dotted and labelled with the status otherwise; references
+    dashed."""
+    out = []
+    for r in results:
+        for s in r.details.get("series", []):
+            passed = r.status == "pass"
+            label = s.get("label") if passed else f"{s.get('label') or r.name} [{r.status.upper()}]"
+            out.append(dict(s, label=label, style="solid" if passed else "failed"))
+        out += [dict(s, style="dashed") for s in r.details.get("reference", [])]
+    return out
 
 
 def _parser(prog: str) -> argparse.ArgumentParser:
