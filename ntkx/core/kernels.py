@@ -230,7 +230,8 @@ def _fill(
     bad = dict.fromkeys(gets, 0)
     trim = plan.trim or (lambda x: x)
     strip = 128  # rows per strip when a diagonal tile mirrors its upper triangle in place
-    for i, j in _tiles(plan):
+
+    def dispatch(i: int, j: int) -> tuple[Any, Any, bool, int, int, Any]:
         rows: Any = slice(i, min(i + plan.b1, plan.n1))
         cols: Any = slice(j, min(j + plan.b2, plan.n2))
         if plan.order1 is not None:
@@ -243,7 +244,9 @@ def _fill(
         na, nb = num_points(xa), num_points(xb)
         ta = cast_floats(pad_batch(trim(xa), plan.b1), plan.dtype)
         tb = ta if diagonal else cast_floats(pad_batch(trim(xb), plan.b2), plan.dtype)
-        pair = block_fn(ta, tb)
+        return rows, cols, diagonal, na, nb, block_fn(ta, tb)
+
+    def write(rows: Any, cols: Any, diagonal: bool, na: int, nb: int, pair: Any) -> None:
         for g in gets:
             tile = np.asarray(getattr(pair, g))[:na, :nb]
             if not (np.isfinite(tile.min()) and np.isfinite(tile.max())):
@@ -268,6 +271,17 @@ def _fill(
                 if plan.symmetric and not diagonal:
                     out[np.ix_(cols, rows)] = tile.T
         bar.update(1)
+
+    # One tile ahead: jax computes tile k + 1 (dispatch is asynchronous) while NumPy copies
+    # tile k, so the copies and checks overlap the kernel's arithmetic.
+    pending = None
+    for i, j in _tiles(plan):
+        job = dispatch(i, j)
+        if pending is not None:
+            write(*pending)
+        pending = job
+    if pending is not None:
+        write(*pending)
     return bad
 
 
