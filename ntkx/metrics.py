@@ -58,6 +58,7 @@ __all__ = [
     "prediction_gap",
     "ray_rsquared",
     "slope_convergence",
+    "vector_mape",
 ]
 
 #: Labels with ``|y| <= DEFAULT_ZERO_TOL * max|y|`` count as zero for MAPE.
@@ -136,6 +137,44 @@ def mape_mean(
     a, b = _pair("y_true", y_true, "y_pred", y_pred)
     keep, _ = _nonzero(a, zero_labels, zero_tol)
     return float(100.0 * np.mean(_ape(a[keep], b[keep])))
+
+
+def vector_mape(
+    v_true: Float[np.ndarray, "n dim"],
+    v_pred: Float[np.ndarray, "n dim"],
+    *,
+    reference: Float[np.ndarray, "n dim"] | None = None,
+) -> float:
+    r"""``100 mean_i ||v_pred_i - v_true_i|| / ||v_true_i - ref_i||`` over items, in percent.
+
+    The percentage error of vector-valued predictions (the paper's n-body metric, with the
+    next-step velocities as the vectors). ``reference=None``: the relative error of the vectors.
+    ``reference=v`` (the current velocities): the relative error of the predicted *change* ``v_pred - v`` against ``v_true - v``
+    (the same numerator), which copying ``v`` cannot make small.
+
+    Example:
+        >>> import numpy as np
+        >>> from ntkx.metrics import vector_mape
+        >>> vector_mape(np.array([[3.0, 4.0]]), np.array([[3.0, 4.5]]))  # 0.5 / 5
+        10.0
+    """
+    a = np.asarray(v_true, dtype=np.float64)
+    b = np.asarray(v_pred, dtype=np.float64)
+    if a.ndim != 2 or a.shape != b.shape:
+        raise ValueError(
+            f"v_pred has shape {b.shape}; expected the shape of v_true {a.shape}, (n, dim)."
+        )
+    ref = np.zeros_like(a) if reference is None else np.asarray(reference, dtype=np.float64)
+    if ref.shape != a.shape:
+        raise ValueError(f"reference has shape {ref.shape}; expected {a.shape} (as v_true).")
+    denom = np.linalg.norm(a - ref, axis=-1)
+    if (denom <= 0).any():
+        raise ValueError(
+            f"v_true has {int((denom <= 0).sum())} item(s) with a zero "
+            f"{'velocity' if reference is None else 'velocity change'}; percentage errors divide "
+            "by it."
+        )
+    return float(100.0 * np.mean(np.linalg.norm(b - a, axis=-1) / denom))
 
 
 def mape_median(

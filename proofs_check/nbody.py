@@ -34,8 +34,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ntkx.graphs.nbody import nbody_split, velocity_mape
+from ntkx.graphs.nbody import nbody_split
 from ntkx.graphs.nbody_experiment import TEST_SPLITS, NBodyConfig, fit_predictor
+from ntkx.metrics import vector_mape
 from proofs_check._framework import CheckResult, Criterion, criteria, info
 
 __all__ = ["CRITERIA", "check"]
@@ -79,14 +80,14 @@ def check(quick: bool, seed: int) -> list[CheckResult]:
         predict = fit_predictor(config, rep, train)
         preds = {s: predict(f) for s, f in tests.items()}
         scores[rep] = {
-            "train": velocity_mape(train.targets, predict(train)),
-            **{s: velocity_mape(f.targets, preds[s]) for s, f in tests.items()},
+            "train": vector_mape(train.targets, predict(train)),
+            **{s: vector_mape(f.targets, preds[s]) for s, f in tests.items()},
             "change": {
-                s: velocity_mape(f.targets, preds[s], reference=f.velocities.reshape(-1, 2))
+                s: vector_mape(f.targets, preds[s], reference=f.velocities.reshape(-1, 2))
                 for s, f in tests.items()
             },
         }
-    copy = {s: velocity_mape(f.targets, f.velocities.reshape(-1, 2)) for s, f in tests.items()}
+    copy = {s: vector_mape(f.targets, f.velocities.reshape(-1, 2)) for s, f in tests.items()}
     raw, phys = scores["raw"], scores["physics"]
     ratio = {s: raw[s] / phys[s] for s in TEST_SPLITS}
     setting = (

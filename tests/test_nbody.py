@@ -27,9 +27,9 @@ from ntkx.graphs.nbody import (
     nbody_split,
     orbit_scenes,
     simulate,
-    velocity_mape,
 )
 from ntkx.graphs.nbody_experiment import NBodyConfig, fit_predictor, nbody_main
+from ntkx.metrics import vector_mape
 
 # --------------------------------------------------------------------------- simulator
 
@@ -118,10 +118,10 @@ def test_items_layout_and_metric() -> None:
     np.testing.assert_array_equal(rows[2], [*s[0, 2], *s[0, 0], *e[0, 2, 0], *s[0, 1], *e[0, 2, 1]])
     # |(3, 4.5) - (3, 4)| / |(3, 4)| = 0.1 and |(0, 1) - (0, 2)| / |(0, 2)| = 0.5: mean 30%
     truth = np.array([[3.0, 4.0], [0.0, 2.0]])
-    assert velocity_mape(truth, [[3.0, 4.5], [0.0, 1.0]]) == pytest.approx(30.0)
+    assert vector_mape(truth, [[3.0, 4.5], [0.0, 1.0]]) == pytest.approx(30.0)
     # against the change from v = truth - (0, 1): denominators 1 and 1
     ref = truth - [0.0, 1.0]
-    assert velocity_mape(truth, [[3.0, 4.5], [0.0, 1.0]], reference=ref) == pytest.approx(75.0)
+    assert vector_mape(truth, [[3.0, 4.5], [0.0, 1.0]], reference=ref) == pytest.approx(75.0)
 
 
 # --------------------------------------------------------------------------- the network
@@ -316,7 +316,7 @@ def test_bad_inputs_name_the_argument() -> None:
     with pytest.raises(ValueError, match="distance_range"):
         orbit_scenes(2, distance_range=(5.0, 1.0))
     with pytest.raises(ValueError, match="v_pred has shape"):
-        velocity_mape(np.ones((3, 2)), np.ones((2, 2)))
+        vector_mape(np.ones((3, 2)), np.ones((2, 2)))
     with pytest.raises(ValueError, match="edges has shape"):
         interaction_items(np.ones((1, 3, 5)), np.ones((1, 3, 2, 2)))
     for kwargs, match in [
@@ -355,5 +355,5 @@ def test_finite_networks_trained_by_adam_reproduce_the_ordering() -> None:
     mape = {}
     for rep in ("raw", "physics"):
         predict = fit_predictor(cfg, rep, train)
-        mape[rep] = velocity_mape(test.targets, predict(test))
+        mape[rep] = vector_mape(test.targets, predict(test))
     assert mape["raw"] > 3 * mape["physics"], mape

@@ -39,13 +39,13 @@ sum-aggregated edge feature and the receiver's state (linear algorithmic alignme
 :class:`ntkx.InteractionNetwork`: ``[state_r, state_s1, e_{r s1}, state_s2, e_{r s2}, ...]``
 over the other bodies in index order.
 
-**Metric** (:func:`velocity_mape`): ``100 mean ||v_hat - v|| / ||v||`` over (frame, body) items,
-the relative error of the predicted velocity *vector* (a per-component percentage error divides by
-components that pass through zero on every orbit). :func:`velocity_mape` can also score the
-velocity *change* ``v' - v`` (``reference=``), which a model cannot get right by copying ``v``.
+**Metric** (:func:`ntkx.metrics.vector_mape`): ``100 mean ||v_hat - v|| / ||v||`` over
+(frame, body) items, the relative error of the predicted velocity *vector* (a per-component
+percentage error divides by components that pass through zero on every orbit). It can also score
+the velocity *change* ``v' - v`` (``reference=``), which a model cannot get right by copying ``v``.
 
 Example:
-    >>> from ntkx.graphs.nbody import nbody_split, velocity_mape
+    >>> from ntkx.graphs.nbody import nbody_split
     >>> data = nbody_split("train", 20, seed=0, n_scenes=4)
     >>> data.items("physics").shape, data.targets.shape
     ((60, 19), (60, 2))
@@ -75,7 +75,6 @@ __all__ = [
     "nbody_split",
     "orbit_scenes",
     "simulate",
-    "velocity_mape",
 ]
 
 #: The paper's gravitational constant and time step.
@@ -410,39 +409,3 @@ def nbody_split(
         out["scene"].append(sc + j * n_scenes)
         out["step"].append(st)
     return NBodyFrames(**{k: np.concatenate(v) for k, v in out.items()}, split=split)
-
-
-def velocity_mape(
-    v_true: Float[np.ndarray, "n 2"],
-    v_pred: Float[np.ndarray, "n 2"],
-    *,
-    reference: Float[np.ndarray, "n 2"] | None = None,
-) -> float:
-    r"""``100 mean_i ||v_pred_i - v_true_i|| / ||v_true_i - ref_i||`` over items, in percent.
-
-    ``reference=None``: the relative error of the velocity vectors. ``reference=v`` (the current
-    velocities): the relative error of the predicted *change* ``v_pred - v`` against ``v_true - v``
-    (the same numerator), which copying ``v`` cannot make small.
-
-    Example:
-        >>> import numpy as np
-        >>> velocity_mape(np.array([[3.0, 4.0]]), np.array([[3.0, 4.5]]))  # 0.5 / 5
-        10.0
-    """
-    a = np.asarray(v_true, dtype=np.float64)
-    b = np.asarray(v_pred, dtype=np.float64)
-    if a.ndim != 2 or a.shape != b.shape:
-        raise ValueError(
-            f"v_pred has shape {b.shape}; expected the shape of v_true {a.shape}, (n, dim)."
-        )
-    ref = np.zeros_like(a) if reference is None else np.asarray(reference, dtype=np.float64)
-    if ref.shape != a.shape:
-        raise ValueError(f"reference has shape {ref.shape}; expected {a.shape} (as v_true).")
-    denom = np.linalg.norm(a - ref, axis=-1)
-    if (denom <= 0).any():
-        raise ValueError(
-            f"v_true has {int((denom <= 0).sum())} item(s) with a zero "
-            f"{'velocity' if reference is None else 'velocity change'}; percentage errors divide "
-            "by it."
-        )
-    return float(100.0 * np.mean(np.linalg.norm(b - a, axis=-1) / denom))

@@ -29,7 +29,7 @@ square of the masses, of the position coordinates, of the velocity coordinates, 
 features, of the targets); a fixed linear map, so the target stays linear in the aggregated
 physics feature.
 
-**Metrics** (percent; :func:`ntkx.graphs.nbody.velocity_mape`): per representation
+**Metrics** (percent; :func:`ntkx.metrics.vector_mape`): per representation
 ``train_mape``, ``test_mape`` (the combined split ``mass_distance``), ``split_mape`` per split,
 ``split_change_mape`` (the error relative to the true change ``v' - v``), ``split_body_median``
 (median change error per body; body 0 is the heavy centre), ``mass_sweep_mape`` (test frames
@@ -78,8 +78,8 @@ from ntkx.graphs.nbody import (
     nbody_split,
     orbit_scenes,
     simulate,
-    velocity_mape,
 )
+from ntkx.metrics import vector_mape
 from ntkx.plotting import plot_nbody_error_vs_distance, plot_nbody_error_vs_mass, plot_trajectories
 from ntkx.runner import Experiment, RunContext, cli_main, run_experiment
 
@@ -260,7 +260,7 @@ def fit_predictor(
     ``frames -> next velocities (n B, 2)`` (scaling and residual as in the module doc).
 
     Example:
-        >>> from ntkx.graphs.nbody import nbody_split, velocity_mape
+        >>> from ntkx.graphs.nbody import nbody_split
         >>> train = nbody_split("train", 10, seed=0, n_scenes=4)
         >>> predict = fit_predictor(NBodyConfig(depth=1, object_depth=1), "physics", train)
         >>> predict(train).shape
@@ -284,7 +284,7 @@ def _distance_bins(frames: Sequence[NBodyFrames], preds: Sequence[np.ndarray]) -
     for a, b in itertools.pairwise(DISTANCE_BINS):
         sel = (lo > a) & (lo <= b)
         count.append(int(sel.sum()))
-        mape.append(velocity_mape(truth[sel], pred[sel]) if sel.any() else None)
+        mape.append(vector_mape(truth[sel], pred[sel]) if sel.any() else None)
     return {"mape": mape, "items": count}
 
 
@@ -342,10 +342,10 @@ def _run(config: NBodyConfig, ctx: RunContext) -> dict[str, Any]:
             for name, f in {"train": train, **tests}.items()
         },
         "copy_velocity_mape": {
-            s: velocity_mape(f.targets, f.velocities.reshape(-1, 2)) for s, f in tests.items()
+            s: vector_mape(f.targets, f.velocities.reshape(-1, 2)) for s, f in tests.items()
         },
         "copy_velocity_mass_sweep_mape": [
-            velocity_mape(f.targets, f.velocities.reshape(-1, 2)) for f in sweep
+            vector_mape(f.targets, f.velocities.reshape(-1, 2)) for f in sweep
         ],
         "copy_velocity_distance_bin_mape": _distance_bins(
             [tests["in_distribution"], tests["distance"]],
@@ -361,14 +361,14 @@ def _run(config: NBodyConfig, ctx: RunContext) -> dict[str, Any]:
             model = _Model(config, rep, train, scaler)
             preds = {s: model(f) for s, f in tests.items()}
             row: dict[str, Any] = {
-                "train_mape": velocity_mape(train.targets, model(train)),
-                "split_mape": {s: velocity_mape(f.targets, preds[s]) for s, f in tests.items()},
+                "train_mape": vector_mape(train.targets, model(train)),
+                "split_mape": {s: vector_mape(f.targets, preds[s]) for s, f in tests.items()},
                 "split_change_mape": {
-                    s: velocity_mape(f.targets, preds[s], reference=f.velocities.reshape(-1, 2))
+                    s: vector_mape(f.targets, preds[s], reference=f.velocities.reshape(-1, 2))
                     for s, f in tests.items()
                 },
                 "split_body_median": {s: _body_median(f, preds[s]) for s, f in tests.items()},
-                "mass_sweep_mape": [velocity_mape(f.targets, model(f)) for f in sweep],
+                "mass_sweep_mape": [vector_mape(f.targets, model(f)) for f in sweep],
                 "distance_bin_mape": _distance_bins(
                     [tests["in_distribution"], tests["distance"]],
                     [preds["in_distribution"], preds["distance"]],
