@@ -149,8 +149,9 @@ def vector_mape(
 
     The percentage error of vector-valued predictions (the paper's n-body metric, with the
     next-step velocities as the vectors). ``reference=None``: the relative error of the vectors.
-    ``reference=v`` (the current velocities): the relative error of the predicted *change* ``v_pred - v`` against ``v_true - v``
-    (the same numerator), which copying ``v`` cannot make small.
+    ``reference=v`` (the current velocities): the relative error of the predicted *change*
+    ``v_pred - v`` against ``v_true - v`` (the same numerator), which copying ``v`` cannot make
+    small.
 
     Example:
         >>> import numpy as np
