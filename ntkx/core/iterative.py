@@ -150,7 +150,7 @@ def _symmetric_local(fn: Callable, n_blocks: int) -> Callable:
                 )
                 tile = fn(operand, xr, xc)
                 vj = jax.lax.dynamic_index_in_dim(v, j, keepdims=False)
-                return tile @ vj, tile.T @ vr
+                return tile @ vj, (vr.T @ tile).T  # no transposed copy of the tile
 
             direct, transposed = jax.lax.map(one, (rows, v_rows, ids))
             use = (s > 0) & (2 * s != n_blocks)
