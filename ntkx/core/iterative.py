@@ -57,9 +57,18 @@ kernel's diagonal, plus the ridge), which needs only the kernel's diagonal and
 ``D^{-1} - D^{-1} L (I + L^T D^{-1} L)^{-1} L^T D^{-1}``. With ``r = n`` and a
 positive ridge, ``P = A`` exactly and PCG converges in one iteration.
 
+**Symmetric products.** ``K(X, X)`` is symmetric, so ``K v`` is computed from one
+triangle of tiles: with ``B`` row blocks, step ``s = 0 .. B // 2`` pairs block ``i`` with
+block ``j = (i + s) mod B``, and the one tile ``K_ij`` gives ``K_ij v_j`` to block ``i`` and
+``K_ij^T v_i`` to block ``j`` (not at ``s = 0``, nor at ``s = B / 2`` when ``B`` is even,
+where block ``j`` computes ``K_ji`` itself): ``B (B // 2 + 1)`` tiles instead of ``B^2``, the
+same number for every block row. Products with other rows (predictions) compute every tile.
+
 **Devices.** The row tiles of every product are spread over all jax devices with
 ``jax.shard_map`` over a one-axis :class:`jax.sharding.Mesh` (``"rows"``): each
-device computes ``K(X_rows, X) v`` for its rows, scanning over column tiles. On a
+device computes the tiles of its row blocks (at every step of the pairing above; the
+transposed parts of a step are gathered from all devices and added in one fixed order, so
+any number of devices gives bitwise the same sums). On a
 CPU, ``XLA_FLAGS=--xla_force_host_platform_device_count=4`` makes 4 devices. On
 several hosts, call ``jax.distributed.initialize()`` first in every process (same
 program, same inputs on every host); ``jax.devices()`` then lists every host's
@@ -226,10 +235,12 @@ class KernelOperator:
 
     Products ``A V`` are computed tile by tile with the kernel engine's block
     functions (:func:`ntkx.core.kernels.kernel_tiles`) and never stored: the rows
-    are split into ``R`` tiles of ``b`` points (``R`` a multiple of the number of
-    devices), each device maps over its row tiles and scans over the column tiles,
-    ``(A V)_r = sum_c K(X_r, X_c) V_c``. Tiles are computed in the kernel's dtype;
-    vectors in and out are float64 NumPy arrays.
+    are split into ``B`` blocks of ``b`` points (``n_blocks``; padded with empty tiles to
+    ``R = n_tiles``, a multiple of the number of devices), each device maps over its row
+    tiles, ``(A V)_r = sum_c K(X_r, X_c) V_c``. With ``symmetric=True`` (default) only the
+    tiles of one triangle are computed and each off-diagonal one is used twice (``K_rc V_c``
+    and ``K_rc^T V_r``; module docstring): ``B (B // 2 + 1)`` tiles instead of ``B^2``.
+    Tiles are computed in the kernel's dtype; vectors in and out are float64 NumPy arrays.
 
     Args:
         net: any architecture.
@@ -238,6 +249,8 @@ class KernelOperator:
             :func:`ntkx.kernel` (one ``get``).
         ridge: ``0``, a number, or an ``(n,)`` array added to the diagonal (``>= 0``).
         devices: jax devices to shard over (default: all of ``jax.devices()``).
+        symmetric: compute ``K(X, X) V`` from one triangle of tiles (``True``) or from every
+            tile (``False``; the same result up to round-off, about twice the kernel work).
 
     Example:
         >>> import numpy as np, ntkx
