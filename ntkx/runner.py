@@ -57,7 +57,6 @@ from pathlib import Path
 from typing import Annotated, Any, Final
 
 import numpy as np
-import tyro
 
 from ntkx.core.progress import progress_bar
 from ntkx.core.validation import check_out_dir
@@ -561,6 +560,8 @@ def cli_main(experiment: Experiment, argv: Sequence[str] | None = None) -> int:
     nothing is run), 130 if the run was interrupted (partial ``result.json`` written, one
     line on stderr, no traceback).
     """
+    import tyro  # here only: the rest of ntkx runs without it (benchmarks/gpu.py on a GPU)
+
     prog = f"ntkx {experiment.name}"
     ct = experiment.config_type
     args_type = dataclasses.make_dataclass(

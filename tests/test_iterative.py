@@ -72,6 +72,37 @@ def test_operator_products_equal_the_materialised_kernel():
         np.testing.assert_allclose(op.columns([j])[:, 0], k[:, j], rtol=0, atol=scale)
 
 
+@pytest.mark.parametrize(
+    ("block", "blocks"),
+    [(40, 4), (32, 5), (200, 1)],  # even and odd block counts (both ragged), one block
+)
+def test_symmetric_product_equals_numpy_reference(block, blocks):
+    # Reference: the plain-numpy NTK of tests/references.py (never calls ntkx) times v in
+    # numpy, 3 right-hand sides, n = 157 (last tile ragged). The symmetric product uses each
+    # off-diagonal tile twice (K_ij v_j and K_ij^T v_i); the full product computes every tile.
+    # Both must equal K v up to (i) the kernel entries' own error, <= 1e-12 of max |K|
+    # (tests/test_kernels.py: measured <= 7e-16 of the scale) and (ii) summation round-off,
+    # <= n eps sum_j |K_ij v_j|; checked as 4 n eps |K| |v| + 1e-12 max|K| sum_j |v_j|.
+    import references as ref
+
+    n = 157
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(n, D))
+    v = rng.normal(size=(n, 3))
+    _, k = ref.mlp_kernels(x, depth=2, b_std=0.1)
+    want = k @ v
+    bound = 4 * n * EPS * (np.abs(k) @ np.abs(v)) + 1e-12 * np.abs(k).max() * np.abs(v).sum(0)
+    sym = ntkx.KernelOperator(NET, x, dtype="float64", block_size=block)
+    full = ntkx.KernelOperator(NET, x, dtype="float64", block_size=block, symmetric=False)
+    assert (sym.n_blocks, sym.symmetric, full.symmetric) == (blocks, True, False)
+    assert n % sym.block != 0 or blocks == 1  # a ragged last tile (or a single tile)
+    for op in (sym, full):
+        err = np.abs(op.kernel_matvec(v) - want)
+        assert (err <= bound).all(), (err / bound).max()
+    with pytest.raises(TypeError, match="symmetric"):
+        ntkx.KernelOperator(NET, x, symmetric="yes")
+
+
 # --- conjugate gradients -----------------------------------------------------------------------
 
 
@@ -346,13 +377,15 @@ _SHARDED = textwrap.dedent(
     net = ntkx.mlp(depth=2, b_std=0.1)
     out = {"devices": len(jax.devices())}
     for nd in (1, 2, 4):
-        op = ntkx.KernelOperator(net, x, dtype="float64", ridge=0.01, block_size=40,
+        # 3 row tiles of 50: on 2 and 4 devices the symmetric products pad with a row tile of
+        # no points, whose parts must be dropped.
+        op = ntkx.KernelOperator(net, x, dtype="float64", ridge=0.01, block_size=50,
                                  devices=jax.devices()[:nd])
         alpha, diag = iterative.solve_cg(op, y, tol=1e-8, max_iter=500,
                                          preconditioner=None, rank=1, n_train=150)
         pred = op.kernel_matvec(alpha, x_rows=xt)
         out[nd] = {"pred": pred.tolist(), "iterations": diag.iterations,
-                   "n_devices": diag.n_devices,
+                   "n_devices": diag.n_devices, "tiles": [op.n_blocks, op.n_tiles],
                    "sharding": str(op._rows.sharding.spec)}
     out["default_devices"] = len(ntkx.KernelOperator(net, x).devices)
     json.dump(out, sys.stdout)
@@ -363,7 +396,9 @@ _SHARDED = textwrap.dedent(
 def test_sharded_products_equal_one_device():
     # One subprocess with 4 CPU devices (XLA_FLAGS), running on 1, 2 and 4 of them. The tiling
     # depends on n and the block only (devices add zero-weight padding tiles), so every device
-    # sums the same tiles in the same order: the results are bitwise equal (tolerance 0).
+    # sums the same tiles in the same order: the results are bitwise equal (tolerance 0). This
+    # holds for the symmetric products of CG too (each step's transposed parts are gathered and
+    # added in one order), also with a padding row tile (3 row tiles on 2 and 4 devices).
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
     root = pathlib.Path(__file__).resolve().parents[1]
     run = subprocess.run(
@@ -378,6 +413,7 @@ def test_sharded_products_equal_one_device():
         assert out[nd]["n_devices"] == int(nd) and "rows" in out[nd]["sharding"]
         assert out[nd]["iterations"] == out["1"]["iterations"]
         np.testing.assert_array_equal(np.asarray(out[nd]["pred"]), one)
+    assert [out[nd]["tiles"] for nd in ("1", "2", "4")] == [[3, 3], [3, 4], [3, 4]]
 
 
 # --- publication size (slow) -------------------------------------------------------------------

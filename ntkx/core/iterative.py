@@ -57,9 +57,18 @@ kernel's diagonal, plus the ridge), which needs only the kernel's diagonal and
 ``D^{-1} - D^{-1} L (I + L^T D^{-1} L)^{-1} L^T D^{-1}``. With ``r = n`` and a
 positive ridge, ``P = A`` exactly and PCG converges in one iteration.
 
+**Symmetric products.** ``K(X, X)`` is symmetric, so ``K v`` is computed from one
+triangle of tiles: with ``B`` row blocks, step ``s = 0 .. B // 2`` pairs block ``i`` with
+block ``j = (i + s) mod B``, and the one tile ``K_ij`` gives ``K_ij v_j`` to block ``i`` and
+``K_ij^T v_i`` to block ``j`` (not at ``s = 0``, nor at ``s = B / 2`` when ``B`` is even,
+where block ``j`` computes ``K_ji`` itself): ``B (B // 2 + 1)`` tiles instead of ``B^2``, the
+same number for every block row. Products with other rows (predictions) compute every tile.
+
 **Devices.** The row tiles of every product are spread over all jax devices with
 ``jax.shard_map`` over a one-axis :class:`jax.sharding.Mesh` (``"rows"``): each
-device computes ``K(X_rows, X) v`` for its rows, scanning over column tiles. On a
+device computes the tiles of its row blocks (at every step of the pairing above; the
+transposed parts of a step are gathered from all devices and added in one fixed order, so
+any number of devices gives bitwise the same sums). On a
 CPU, ``XLA_FLAGS=--xla_force_host_platform_device_count=4`` makes 4 devices. On
 several hosts, call ``jax.distributed.initialize()`` first in every process (same
 program, same inputs on every host); ``jax.devices()`` then lists every host's
@@ -120,13 +129,63 @@ def _leading(x: Any) -> int:
     return jax.tree_util.tree_leaves(x)[0].shape[0]
 
 
+def _symmetric_local(fn: Callable, n_blocks: int) -> Callable:
+    r"""One device's share of the symmetric product ``K(X, X) v`` (see :class:`KernelOperator`).
+
+    The ``B = n_blocks`` row blocks are paired cyclically: at step ``s = 0 .. B // 2`` row
+    block ``i`` computes the one tile ``K_ij``, ``j = (i + s) mod B``, and adds ``K_ij v_j``
+    to block ``i`` and, for ``0 < s < B / 2``, ``K_ij^T v_i`` to block ``j`` (at ``s = B / 2``,
+    ``B`` even, ``K_ji`` is computed by row ``j`` itself, so the transpose is not used). Every
+    unordered pair of blocks is computed once (twice for the ``B / 2`` pairs of the last step
+    when ``B`` is even): ``B (B // 2 + 1)`` tiles instead of ``B^2``. Each step's transposed
+    parts are gathered from all devices and rolled by ``s`` blocks, so block ``j`` sums
+    ``direct_0, direct_1 + transposed_1, ...`` in the same order on any number of devices.
+    Rows beyond ``B`` (devices' padding) compute a tile whose parts are dropped.
+    """
+
+    def local(operand: Any, rows: Any, cols: Any, v: Array) -> Array:
+        r_local = _leading(rows)
+        first = jax.lax.axis_index(_AXIS) * r_local
+        ids = first + jnp.arange(r_local)
+        v_rows = jax.lax.dynamic_slice_in_dim(v, first, r_local)
+        padding = v.shape[0] - n_blocks  # whole tiles of padding after the B blocks
+
+        def step(acc: Array, s: Array) -> tuple[Array, None]:
+            def one(args: tuple[Any, Array, Array]) -> tuple[Array, Array]:
+                xr, vr, i = args
+                j = jax.lax.rem(i + s, n_blocks)
+                xc = jax.tree_util.tree_map(
+                    lambda c: jax.lax.dynamic_index_in_dim(c, j, keepdims=False), cols
+                )
+                tile = fn(operand, xr, xc)
+                vj = jax.lax.dynamic_index_in_dim(v, j, keepdims=False)
+                return tile @ vj, (vr.T @ tile).T  # no transposed copy of the tile
+
+            direct, transposed = jax.lax.map(one, (rows, v_rows, ids))
+            use = (s > 0) & (2 * s != n_blocks)
+            transposed = jnp.where(use, transposed, jnp.zeros_like(transposed))
+            every = jax.lax.all_gather(transposed, _AXIS, tiled=True)[:n_blocks]
+            every = jnp.roll(every, s, axis=0)  # block i's part lands on block i + s
+            every = jnp.pad(every, ((0, padding), (0, 0), (0, 0)))
+            mine = jax.lax.dynamic_slice_in_dim(every, first, r_local)
+            return acc + direct + mine, None
+
+        acc = jnp.zeros(v_rows.shape, v.dtype)
+        return jax.lax.scan(step, acc, jnp.arange(n_blocks // 2 + 1))[0]
+
+    return local
+
+
 @functools.lru_cache(maxsize=CACHE_SIZE)
-def _compiled(fn: Callable, kind: str, devices: tuple[Any, ...]) -> Callable:
+def _compiled(fn: Callable, kind: str, devices: tuple[Any, ...], n_blocks: int = 0) -> Callable:
     """The sharded, jit-compiled row-tile map of one tile function.
 
     ``kind``: ``"matvec"`` ``(operand, rows (R, b, ...), cols (C, c, ...), v (C, c, k))
-    -> (R, b, k)``; ``"columns"`` ``(operand, rows, z (m, ...)) -> (R, b, m)``;
-    ``"diagonal"`` ``(operand, rows) -> (R, b)``. ``rows`` is split over the devices.
+    -> (R, b, k)``; ``"symmetric"`` the same with ``cols = rows`` (all of them, ``R``
+    tiles of which the first ``n_blocks`` hold points): ``K(X, X) v`` from the tiles of one
+    triangle (:func:`_symmetric_local`); ``"columns"`` ``(operand, rows, z (m, ...))
+    -> (R, b, m)``; ``"diagonal"`` ``(operand, rows) -> (R, b)``. ``rows`` is split over
+    the devices.
     """
     mesh = Mesh(np.asarray(devices, dtype=object), (_AXIS,))
 
@@ -144,6 +203,9 @@ def _compiled(fn: Callable, kind: str, devices: tuple[Any, ...]) -> Callable:
             return jax.lax.map(one, rows)
 
         specs: tuple[Any, ...] = (P(), P(_AXIS), P(), P())
+    elif kind == "symmetric":
+        local = _symmetric_local(fn, n_blocks)
+        specs = (P(), P(_AXIS), P(), P())
     elif kind == "columns":
 
         def local(operand: Any, rows: Any, z: Any) -> Array:
@@ -173,10 +235,12 @@ class KernelOperator:
 
     Products ``A V`` are computed tile by tile with the kernel engine's block
     functions (:func:`ntkx.core.kernels.kernel_tiles`) and never stored: the rows
-    are split into ``R`` tiles of ``b`` points (``R`` a multiple of the number of
-    devices), each device maps over its row tiles and scans over the column tiles,
-    ``(A V)_r = sum_c K(X_r, X_c) V_c``. Tiles are computed in the kernel's dtype;
-    vectors in and out are float64 NumPy arrays.
+    are split into ``B`` blocks of ``b`` points (``n_blocks``; padded with empty tiles to
+    ``R = n_tiles``, a multiple of the number of devices), each device maps over its row
+    tiles, ``(A V)_r = sum_c K(X_r, X_c) V_c``. With ``symmetric=True`` (default) only the
+    tiles of one triangle are computed and each off-diagonal one is used twice (``K_rc V_c``
+    and ``K_rc^T V_r``; module docstring): ``B (B // 2 + 1)`` tiles instead of ``B^2``.
+    Tiles are computed in the kernel's dtype; vectors in and out are float64 NumPy arrays.
 
     Args:
         net: any architecture.
@@ -185,6 +249,8 @@ class KernelOperator:
             :func:`ntkx.kernel` (one ``get``).
         ridge: ``0``, a number, or an ``(n,)`` array added to the diagonal (``>= 0``).
         devices: jax devices to shard over (default: all of ``jax.devices()``).
+        symmetric: compute ``K(X, X) V`` from one triangle of tiles (``True``) or from every
+            tile (``False``; the same result up to round-off, about twice the kernel work).
 
     Example:
         >>> import numpy as np, ntkx
@@ -211,7 +277,11 @@ class KernelOperator:
         block_size: int | None = None,
         ridge: float | np.ndarray = 0.0,
         devices: Sequence[Any] | None = None,
+        symmetric: bool = True,
     ):
+        if not isinstance(symmetric, bool):
+            raise TypeError(f"symmetric={symmetric!r} is not allowed; expected True or False.")
+        self.symmetric = symmetric
         self.tiles: KernelTiles = kernel_tiles(
             net,
             x,
@@ -232,7 +302,9 @@ class KernelOperator:
         if not self.devices:
             raise ValueError("devices=() is not allowed; expected at least one jax device.")
         self.mesh = Mesh(np.asarray(self.devices, dtype=object), (_AXIS,))
+        self.symmetric = symmetric
         self.n_tiles, self.block, rows = self._tile(self.tiles.x)
+        self.n_blocks = -(-self.n // self.block)  # tiles holding points; the rest is padding
         with precision_context(self.dtype):
             self._rows = self._put(rows, P(_AXIS))
             self._cols = self._put(rows, P())
@@ -279,8 +351,11 @@ class KernelOperator:
         v = np.asarray(v, np.float64)
         if v.ndim != 2 or v.shape[0] != self.n:
             raise ValueError(f"v has shape {v.shape}; expected ({self.n}, k).")
+        kind, n_blocks = "matvec", 0
         if x_rows is None:
             rows, m = self._rows, self.n
+            if self.symmetric:
+                kind, n_blocks = "symmetric", self.n_blocks
         else:
             m = num_points(x_rows)
             rows_np = self._tile(cast_floats(x_rows, self.dtype, to_jax=False))[2]
@@ -289,7 +364,7 @@ class KernelOperator:
             if x_rows is not None:
                 rows = self._put(rows_np, P(_AXIS))
             vt = self._put(self._vector_tiles(v), P())
-            fn = _compiled(self.tiles.fn, "matvec", self.devices)
+            fn = _compiled(self.tiles.fn, kind, self.devices, n_blocks)
             out = self._mean(lambda op: fn(op, rows, self._cols, vt))
         self.matvec_seconds += time.perf_counter() - start
         self.n_matvecs += 1
