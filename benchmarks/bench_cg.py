@@ -24,7 +24,7 @@ threads) per call beside it, which does not count the time other jobs hold the c
 freed n x n output (at n = 8,000 a product then took 0.19 s of CPU instead of 0.15 s). The two
 products are checked to agree (``max |Kv_sym - Kv_full| / max |Kv_full|``).
 
-``--large N [--max-iter M]``: instead, the scale run of the slow test
+``--large N [--max-iter M] [--rank R]``: instead, the scale run of the slow test
 (``tests/test_iterative.py::test_hundred_thousand_points_under_4_gb``): N points, d = 16,
 depth-2 ReLU NTK with bias, ridge 1e-2, float64, CG with the default preconditioner (at most M
 iterations), then predictions at 1,000 points; prints the time, iterations, time per product
@@ -72,12 +72,15 @@ def main() -> None:
     parser.add_argument("--max-iter-plain", type=int, default=400)
     parser.add_argument("--large", type=int, default=None)
     parser.add_argument("--max-iter", type=int, default=None)
+    parser.add_argument(
+        "--rank", type=int, default=None, help="--large: preconditioner rank (default: ntkx's)"
+    )
     parser.add_argument("--products", type=int, nargs="+", default=None)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     net = ntkx.mlp(depth=2, b_std=0.1)
     if args.large is not None:
-        large(net, args.large, args.max_iter)
+        large(net, args.large, args.max_iter, args.rank)
         return
     if args.products is not None:
         products(net, args.products, args.repeats)
@@ -186,7 +189,7 @@ def products(net: ntkx.MLP, sizes: list[int], repeats: int) -> None:
     print(f"\nload average at end {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
-def large(net: ntkx.MLP, n: int, max_iter: int | None) -> None:
+def large(net: ntkx.MLP, n: int, max_iter: int | None, rank: int | None = None) -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(n, 16))
     y = np.sin(x[:, 0]) + 0.1 * rng.normal(size=n)
@@ -195,7 +198,14 @@ def large(net: ntkx.MLP, n: int, max_iter: int | None) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ntkx.ConvergenceWarning)
         model = ntkx.kernel_regression(
-            net, x, y, 1e-2, dtype="float64", solver="cg", max_iter=max_iter
+            net,
+            x,
+            y,
+            1e-2,
+            dtype="float64",
+            solver="cg",
+            max_iter=max_iter,
+            **({} if rank is None else {"preconditioner_rank": rank}),
         )
     solved = time.perf_counter() - start
     pred = model.predict(x[:1000])

@@ -52,3 +52,25 @@ def test_bad_environment_value(monkeypatch: Any) -> None:
     monkeypatch.setenv("NTKX_PROGRESS", "loud")
     with pytest.raises(ValueError, match=r"NTKX_PROGRESS='loud' is not allowed; expected one of"):
         shows_progress(True)
+
+
+def test_conjugate_gradients_bar_reports_iterations_and_residual(monkeypatch: Any) -> None:
+    """A forced bar over CG shows every iteration and the last relative residual; the iterate
+    is the one without a bar (the bar only reads the loop's state)."""
+    import numpy as np
+
+    from ntkx.core.iterative import conjugate_gradients
+
+    monkeypatch.setenv("NTKX_PROGRESS", "always")
+    stream = io.StringIO()
+    monkeypatch.setattr("sys.stderr", stream)
+    a = np.diag([1.0, 2.0, 3.0, 4.0]) + 0.1
+    b = np.ones((4, 1))
+    shown = conjugate_gradients(lambda v: a @ v, b, progress=True)
+    monkeypatch.setenv("NTKX_PROGRESS", "never")
+    silent = conjugate_gradients(lambda v: a @ v, b, progress=True)
+    text = stream.getvalue()
+    assert "CG iterations" in text and f"{shown.iterations}/1000" in text
+    assert f"residual {shown.history[-1]:.2e}" in text
+    np.testing.assert_array_equal(shown.x, silent.x)
+    assert shown.x.shape == (4, 1) and shown.residual <= 1e-8

@@ -96,6 +96,7 @@ from jaxtyping import Array, Float
 
 from ntkx.core.kernels import CACHE_SIZE, KernelTiles, kernel_tiles
 from ntkx.core.numerics import precision_context
+from ntkx.core.progress import progress_bar
 from ntkx.core.protocol import Architecture, cast_floats, num_points, pad_batch
 from ntkx.core.validation import check_choice, check_finite_number, check_positive_int
 
@@ -455,7 +456,7 @@ def _pivoted_cholesky(
     factor = np.zeros((n, rank))
     pivots: list[int] = []
     floor = n * np.finfo(np.float64).eps * max(float(diag.max()), 0.0)
-    for m in range(rank):
+    for m in progress_bar(range(rank), desc="[ntkx] preconditioner columns", enabled=None):
         p = int(np.argmax(remaining))
         if not remaining[p] > floor:
             break
@@ -558,6 +559,7 @@ def conjugate_gradients(
     precondition: Callable[[np.ndarray], np.ndarray] | None = None,
     tol: float = 1e-8,
     max_iter: int = DEFAULT_MAX_ITER,
+    progress: bool | None = None,
 ) -> CGResult:
     r"""Preconditioned conjugate gradients for ``A x = b``, ``A`` symmetric positive definite.
 
@@ -566,7 +568,9 @@ def conjugate_gradients(
     ``||A x - b|| / ||b|| <= tol``, checked on the true residual (one more product; CG
     restarts from ``x`` if the recursive residual drifted), or ``max_iter`` products
     were spent. ``precondition(R)`` applies ``P^{-1}``. Recurrences: see the module
-    docstring. Does not warn; :func:`ntkx.kernel_regression` does.
+    docstring. Does not warn; :func:`ntkx.kernel_regression` does. ``progress``: a bar over
+    iterations with the current relative residual (:mod:`ntkx.core.progress`; ``None``: once
+    the solve has run for 5 s).
 
     Example:
         >>> import numpy as np
@@ -584,8 +588,31 @@ def conjugate_gradients(
     x = np.zeros_like(b)
     r = b.copy()
     history = [1.0 if bnorm.any() else 0.0]
-    iterations = 0
     rel = _relative(r, bnorm)
+    bar = progress_bar(total=max_iter, desc="[ntkx] CG iterations", enabled=progress)
+    with bar:
+        x, iterations, rel = _cg_loop(
+            matvec, b, apply_p, bnorm, x, r, rel, history, tol, max_iter, bar
+        )
+    residual = float(rel.max())
+    return CGResult(x, iterations, residual, tuple(history), residual <= tol)
+
+
+def _cg_loop(
+    matvec: Callable[[np.ndarray], np.ndarray],
+    b: np.ndarray,
+    apply_p: Callable[[np.ndarray], np.ndarray],
+    bnorm: np.ndarray,
+    x: np.ndarray,
+    r: np.ndarray,
+    rel: np.ndarray,
+    history: list[float],
+    tol: float,
+    max_iter: int,
+    bar: Any,
+) -> tuple[np.ndarray, int, np.ndarray]:
+    """The iterations of :func:`conjugate_gradients` (appends to ``history``)."""
+    iterations = 0
     while True:
         z = apply_p(r)
         p = z.copy()
@@ -600,6 +627,8 @@ def conjugate_gradients(
             r -= step * ap
             rel = _relative(r, bnorm)
             history.append(float(rel.max()))
+            bar.update(1)
+            bar.set_postfix_str(f"residual {history[-1]:.2e} (tol {tol:.0e})", refresh=False)
             if rel.max() <= tol:
                 break
             z = apply_p(r)
@@ -611,8 +640,7 @@ def conjugate_gradients(
         rel = _relative(r, bnorm)
         if rel.max() <= tol or iterations >= max_iter:
             break
-    residual = float(rel.max())
-    return CGResult(x, iterations, residual, tuple(history), residual <= tol)
+    return x, iterations, rel
 
 
 # ---------------------------------------------------------------------- diagnostics
