@@ -381,3 +381,39 @@ def test_fit_recipes_are_configs(task: str) -> None:
     config = GraphConfig(task=task, quick=True, **graph_module.FIT_RECIPES[task])
     for field, value in graph_module.FIT_RECIPES[task].items():
         assert getattr(config, field) == value
+
+
+def test_feature_scale_and_weight_decay_reach_adam(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--feature-scale c: Adam sees node features equal to c on every real node (identical
+    features are 1, a hand value) and 0 on padding; --weight-decay reaches Adam unchanged; both
+    are recorded in the config. Bad values name the field."""
+    seen: dict[str, Any] = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_adam(net: Any, params: Any, batch: Any, labels: Any, **kw: Any) -> Any:
+        seen.update(batch=batch, **kw)
+        raise Stop
+
+    monkeypatch.setattr(graph_module, "train_adam", fake_adam)
+    config = GraphConfig(quick=True, readouts=("max",), feature_scale=10.0, weight_decay=3e-4)
+    train = ntkx.max_degree_dataset(graphs=[nx.star_graph(3), nx.path_graph(2)])
+    with pytest.raises(Stop):
+        graph_module._fit_finite(
+            config, config.spec("sum", "max"), train, [], jax.random.key(0), False
+        )
+    mask = np.asarray(train.batch.mask, bool)
+    feats = np.asarray(seen["batch"].features)[..., 0]
+    np.testing.assert_array_equal(feats[mask], 10.0)
+    np.testing.assert_array_equal(feats[~mask], 0.0)
+    assert seen["weight_decay"] == 3e-4
+    np.testing.assert_array_equal(seen["batch"].adjacency, train.batch.adjacency)
+    assert GraphConfig().weight_decay == 1e-5 and GraphConfig().feature_scale == 1.0  # the paper
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match=r"feature_scale=.* is not allowed"):
+            GraphConfig(feature_scale=bad)
+    with pytest.raises(ValueError, match=r"weight_decay=-1\.0 is not allowed"):
+        GraphConfig(weight_decay=-1.0)
+    with pytest.raises(ValueError, match=r"feature_scale=2\.0 is not allowed with task='shortest"):
+        GraphConfig(task="shortest_path", feature_scale=2.0)

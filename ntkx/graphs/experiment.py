@@ -265,6 +265,13 @@ class GraphConfig:
     init_scale: float = 1.0
     """finite GNNs: every initial parameter times this (a smaller start for sum models, whose
     outputs at initialisation grow with the degree; the architecture is unchanged)"""
+    feature_scale: float = 1.0
+    """finite GNNs on max_degree: every node feature times this before it enters the network
+    (identical features are then all equal to it); a fixed map of the inputs, the architecture is
+    unchanged"""
+    weight_decay: float = 1e-5
+    """finite GNNs: Adam's L2 weight decay (added to the gradient, as PyTorch's Adam; the paper:
+    1e-5)"""
     normalize: bool = False
     """finite GNNs train on O(1) inputs and labels: shortest_path divides the random node
     feature by 5 (its range) and the edge weights and distances by the largest training
@@ -337,6 +344,21 @@ class GraphConfig:
             check_finite_number("init_scale", self.init_scale, minimum=0.0, strict=True),
         )
         check_choice("normalize", self.normalize, (True, False))
+        set_(
+            self,
+            "feature_scale",
+            check_finite_number("feature_scale", self.feature_scale, minimum=0.0, strict=True),
+        )
+        if self.task != "max_degree" and self.feature_scale != 1.0:
+            raise ValueError(
+                f"feature_scale={self.feature_scale!r} is not allowed with task={self.task!r}; "
+                "expected 1.0 (it scales max_degree's node features only)."
+            )
+        set_(
+            self,
+            "weight_decay",
+            check_finite_number("weight_decay", self.weight_decay, minimum=0.0),
+        )
         set_(
             self,
             "learning_rate",
@@ -485,7 +507,7 @@ def _fit_finite(
         learning_rate=config.learning_rate,
         epochs=config.epochs,
         batch_size=config.batch_size,
-        weight_decay=1e-5,
+        weight_decay=config.weight_decay,
         lr_halving_every=config.lr_halving_every,
         progress=verbose,
     )
@@ -502,12 +524,18 @@ def _normalizer(config: GraphConfig, train: GraphData) -> tuple[Any, float, floa
     batch, and the constants of the labels the network trains on, ``(y - shift) / scale``
     (predictions are ``shift + scale f``: fixed constants, an affine reparameterisation of the
     output layer; see :class:`GraphConfig`)."""
+    c = config.feature_scale
+
+    def scaled(batch: GraphBatch) -> GraphBatch:
+        return GraphBatch(np.asarray(batch.features) * c, batch.adjacency, batch.mask)
+
+    same = (lambda batch: batch) if c == 1.0 else scaled
     if not config.normalize:
-        return (lambda batch: batch), 0.0, 1.0
+        return same, 0.0, 1.0
     if config.task == "max_degree":
         y = np.asarray(train.labels, dtype=np.float64)
         std = float(np.std(y))
-        return (lambda batch: batch), float(np.mean(y)), std if std > 0 else 1.0
+        return same, float(np.mean(y)), std if std > 0 else 1.0
     adj = np.asarray(train.batch.adjacency)
     w_max = float(adj.max())
     feature_range = 5.0  # the range of shortest_path_dataset's random node feature

@@ -1,0 +1,178 @@
+"""Why the paper's 2-layer max-readout GNN misses max degree on 100-200-node graphs (issue 10).
+
+Setting (Xu et al., ICLR 2021, arXiv 2009.11848, Section 4): ``ntkx.gnn(2, "sum", "max", 64,
+b_std=0.1)``, identical node features, trained with Adam (batch 64, lr 0.01 halved every 50
+epochs, weight decay 1e-5, every initial parameter times 0.3, which makes it fit) on general
+(Erdos-Renyi) graphs of 20-30 nodes; tested on 50 graphs of 20-30 nodes and on 20 general graphs
+of 90-100 and 190-200 nodes. One row per (cause, seed): the change tried, train MAPE and test
+MAPE (%, the paper's graph-code mean), and two probes of the trained network:
+
+* ``f/d K200``: its output on the complete graph K_200 divided by the true max degree 199
+  (complete graphs put every degree pair on the diagonal ``du = dv = d``). 1 is exact.
+* ``kink``: the largest degree ``d <= 29`` at which a second-layer ReLU unit switches along the
+  diagonal: beyond it the network is linear in ``d`` per edge, and its slope there is pinned
+  only by training graphs whose degrees lie between this kink and 29.
+
+The probes use the algebra of the network, checked against ``net.apply`` on every run (column
+``check``, the largest relative difference on K_5..K_200): with identical features ``x_u = c``
+the first layer is *exactly* linear in the degree, ``h1_u = deg(u) c1`` with
+``c1 = MLP_1([c, c])``, for any weights (every message is the same vector); the second layer
+sums ``MLP_2([deg u c1, deg v c1])`` over the ``deg u`` neighbours, so on K_{d+1}
+
+    f = d (L + sum_k v_k relu(s_k d + beta_k)) + b_out,
+
+with ``s_k`` the unit's pre-activation slope in the degree, ``beta_k = 0.1 b_k`` its bias,
+``v_k`` its weight through the second dense layer and the readout, and ``L`` the part of the
+second dense layer's bias. The exact answer needs the bracket constant in ``d``; any slope
+``S = sum_{k active} v_k s_k`` left in it makes the output quadratic in the degree.
+
+Measured (``uv run python benchmarks/graph_max_degree_large.py``, n-train 1,000, 100 epochs;
+MAPE %; 2 cores shared, load 1-7): see the README paragraph "Max degree at larger sizes" and
+the table in ``benchmarks/graph_fit_recipes.py`` (its ``--aligned --large 100 200`` rows are
+the same runs). ``--quick`` is a smoke test (tiny sizes, numbers meaningless).
+
+Run: ``uv run python benchmarks/graph_max_degree_large.py [--seeds 0 1 2] [--causes baseline
+weight_decay] [--n-train 2000 --epochs 250] [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import sys
+import time
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+import ntkx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import graph_fit_recipes as gfr
+
+#: The baseline: the paper's optimiser with a 0.3x initial scale (it fits; README).
+BASE = gfr.Recipe(lr=0.01, batch_size=64, init_scale=0.3)
+#: Cause -> (recipe, training families). One change each (the last two combine).
+CAUSES: dict[str, tuple[gfr.Recipe, tuple[str, ...]]] = {
+    "baseline": (BASE, ("general",)),
+    "under-training: 2.5x epochs": (dataclasses.replace(BASE, epochs=250), ("general",)),
+    "width 128": (dataclasses.replace(BASE, width=128), ("general",)),
+    "lr schedule: lr 0.003, halving 100, 2.5x epochs": (
+        dataclasses.replace(BASE, lr=0.003, epochs=250, halving=100),
+        ("general",),
+    ),
+    "feature scale 0.1": (dataclasses.replace(BASE, feature_scale=0.1), ("general",)),
+    "feature scale 10": (dataclasses.replace(BASE, feature_scale=10.0), ("general",)),
+    "weight decay 1e-4": (dataclasses.replace(BASE, weight_decay=1e-4), ("general",)),
+    "families general+tree+complete+star": (BASE, ("general", "tree", "complete", "star")),
+    "feature scale 10 + weight decay 1e-4": (
+        dataclasses.replace(BASE, feature_scale=10.0, weight_decay=1e-4),
+        ("general",),
+    ),
+}
+#: Diagonal probe degrees (complete graphs K_{d+1}).
+DEGREES = (4, 10, 20, 29, 50, 100, 199)
+
+
+def diagonal_terms(net: ntkx.GNN, params, feature: float) -> dict[str, np.ndarray | float]:
+    """The terms of ``f(K_{d+1}) = d (L + sum_k v_k relu(s_k d + beta_k)) + b_out`` (module doc)
+    from the parameters of a 2-layer sum-aggregation GNN in NTK parameterization with identical
+    node features ``feature`` (neural-tangents' layout, see :class:`ntkx.GNN`)."""
+    if (net.depth, net.aggregation, net.parameterization) != (2, "sum", "ntk"):
+        raise ValueError(f"net={net!r}; expected a 2-layer sum-aggregation GNN in NTK form.")
+    (w1, b1), (w2, b2), (w3, b3), (w4, b4), (wo, bo) = (
+        (np.asarray(w, np.float64), np.asarray(b, np.float64)) for w, b in params
+    )
+    n, sb, sw = net.width, net.b_std, net.W_std
+    g = math.sqrt(2.0)  # two input groups [h_u, h_v], each normalised by its own size
+    z1 = sw * feature * (w1[0] + w1[1]) / g + sb * b1  # d = 1 feature per node
+    c1 = sw * np.maximum(z1, 0) @ w2 / math.sqrt(n) + sb * b2
+    s = sw * c1 @ (w3[:n] + w3[n:]) / (g * math.sqrt(n))
+    v = sw * w4 @ wo[:, 0] * sw / n
+    return {
+        "s": s,
+        "beta": sb * b3,
+        "v": v,
+        "L": float(sb * b4 @ wo[:, 0] * sw / math.sqrt(n)),
+        "b_out": float(sb * bo[0]),
+    }
+
+
+def complete_graph_outputs(terms: dict, degrees) -> np.ndarray:
+    """``f(K_{d+1})`` from :func:`diagonal_terms` for each ``d`` in ``degrees``."""
+    d = np.asarray(degrees, np.float64)[:, None]
+    bracket = terms["L"] + (np.maximum(terms["s"] * d + terms["beta"], 0) * terms["v"]).sum(1)
+    return d[:, 0] * bracket + terms["b_out"]
+
+
+def last_kink(terms: dict, top: float = 29.0) -> float:
+    """Largest ``d`` in ``(0, top]`` where a unit with ``v_k s_k != 0`` switches (0 if none)."""
+    s, beta = terms["s"], terms["beta"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = np.where(s != 0, -beta / s, np.nan)
+    inside = (k > 0) & (k <= top) & (terms["v"] * s != 0)
+    return float(k[inside].max()) if inside.any() else 0.0
+
+
+def probe(net, params, feature: float) -> dict[str, float]:
+    terms = diagonal_terms(net, params, feature)
+    ks = ntkx.max_degree_dataset(graphs=[nx.complete_graph(d + 1) for d in DEGREES])
+    batch = ntkx.GraphBatch(np.asarray(ks.batch.features) * feature, ks.batch.adjacency,
+                            ks.batch.mask)  # fmt: skip
+    direct = np.asarray(net.apply(params, batch), np.float64)[:, 0]
+    formula = complete_graph_outputs(terms, DEGREES)
+    return {
+        "f/d K200": float(direct[-1] / DEGREES[-1]),
+        "kink": last_kink(terms),
+        "check": float(np.max(np.abs(formula - direct) / np.abs(direct))),
+    }
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--causes", nargs="+", default=list(CAUSES), metavar="CAUSE",
+                        help=f"subset of: {', '.join(CAUSES)}")  # fmt: skip
+    parser.add_argument("--n-train", type=int, default=1000)
+    parser.add_argument("--epochs", type=int, default=None, help="override every cause's epochs")
+    parser.add_argument("--width", type=int, default=64)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
+    args = parser.parse_args(argv)
+    for c in args.causes:
+        if c not in CAUSES:
+            parser.error(f"--causes {c!r} is not allowed; expected one of {list(CAUSES)}")
+    for name in ("n_train", "width", "epochs"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name.replace('_', '-')} {value} is not allowed; expected >= 1")
+    n_train, width, n_large, epochs = args.n_train, args.width, 20, args.epochs
+    if args.quick:
+        n_train, width, n_large, epochs = 40, 8, 2, 2
+    gfr.ARCH["agg"] = "max"  # the aligned (max-readout) model of graph_fit_recipes.spec
+    print(f"2-layer sum-aggregation max-readout GNN, width {width}, {n_train} training graphs "
+          f"(20-30 nodes), {n_large} test graphs per large size")  # fmt: skip
+    head = ["cause", "seed", "train", "test", "n100", "n200", "f/d K200", "kink", "check", "s"]
+    print(f"{head[0]:48s}" + "".join(f"{h:>9s}" for h in head[1:]))
+    rows = []
+    for cause in args.causes:
+        recipe, families = CAUSES[cause]
+        if epochs is not None:
+            recipe = dataclasses.replace(recipe, epochs=epochs)
+        for seed in args.seeds:
+            t0 = time.perf_counter()
+            train, tests = gfr.data("max_degree", n_train, seed, (100, 200), families, n_large)
+            row, net, params = gfr.fit("max_degree", recipe, train, tests, width, seed,
+                                       return_params=True)  # fmt: skip
+            row = {"cause": cause, "seed": seed, **row, **probe(net, params, recipe.feature_scale)}
+            row["s"] = time.perf_counter() - t0
+            rows.append(row)
+            vals = [row[k] for k in ("train_mape", "test", "n100", "n200", "f/d K200", "kink")]
+            print(f"{cause:48s}{seed:9d}" + "".join(f"{x:9.3g}" for x in vals)
+                  + f"{row['check']:9.1e}{row['s']:9.0f}", flush=True)  # fmt: skip
+    return rows
+
+
+if __name__ == "__main__":
+    main()
