@@ -227,7 +227,9 @@ def main() -> None:
                     if block <= n_graphs:
                         _, t, _ = time_ntkx(net, batch, args.repeats, block)
                         scan.append(f"{block}: {1e3 * t / n_pairs:.4g}")
-                default = default_block_size(n_graphs, net.pair_workspace_bytes(batch, batch, 8))
+                default = default_block_size(
+                    n_graphs, net.pair_workspace_bytes(batch, batch, 8), net.tile_budget_bytes
+                )
                 print(
                     f"  tiles {name} {label}: default ({default} graphs) {ms_ntkx:.4g} ms/pair; "
                     + ", ".join(scan),

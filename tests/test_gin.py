@@ -387,3 +387,23 @@ def test_fast_arccos_is_accurate():
     with precision_context(np.dtype("float64")):
         got = np.asarray(jax.jit(_arccos)(jax.numpy.asarray(c)))
     assert np.max(np.abs(got - np.arccos(c))) <= 5e-16
+
+
+def test_default_tiles_use_the_gins_cache_budget() -> None:
+    """120 graphs padded to 29 nodes: a pair of graphs needs (12 * 29^2 + 16 * 58) * 8 =
+    88,160 bytes of workspace (pair_workspace_bytes' formula), so the GIN's 48 MiB budget gives a
+    side of isqrt(50,331,648 // 88,160) = 23 graphs, split evenly: ceil(120 / 23) = 6 tiles of
+    20 (the engine's memory budget, 128 MB, would give 38 -> 4 tiles of 30; a plain MLP keeps
+    it). Hand numbers, no kernel computed."""
+    from ntkx.core.kernels import _plan
+
+    feats = np.zeros((120, 29, 3))
+    adj = np.zeros((120, 29, 29))
+    adj[:, 0, 1] = adj[:, 1, 0] = 1.0
+    batch = GraphBatch(feats, adj, np.ones((120, 29), dtype=bool))
+    net = gin(2, mlp_depth=2)
+    assert net.pair_workspace_bytes(batch, batch, 8) == 88_160
+    plan = _plan(net, batch, None, "float64", None, 2, False, "closed-form")
+    assert (plan.b1, plan.b2) == (20, 20)
+    mlp_plan = _plan(ntkx.mlp(), np.zeros((2500, 3)), None, "float64", None, 1, False, "x")
+    assert mlp_plan.b1 == 834  # 1000-point target, split evenly: ceil(2500 / 1000) = 3 tiles

@@ -31,7 +31,7 @@ from __future__ import annotations
 import abc
 import functools
 from collections.abc import Callable
-from typing import Any, Final, NamedTuple
+from typing import Any, ClassVar, Final, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -179,6 +179,11 @@ class Architecture(abc.ABC):
         neural-tangents' ReLU recursion); graph kernels override this.
         """
         return 16 * itemsize
+
+    #: Workspace of one tile the engine aims at (bytes; ``None``: the engine's
+    #: :data:`ntkx.core.kernels.TILE_BUDGET`, a memory bound). An architecture whose kernel is
+    #: faster on tiles that stay in cache sets a smaller, measured value (the GIN).
+    tile_budget_bytes: ClassVar[int | None] = None
 
     #: Whether the engine compiles :meth:`kernel_fn` separately for one requested kernel, so
     #: that XLA drops the other's work (the ReLU MLP's NTK and NNGP are separate loops).
