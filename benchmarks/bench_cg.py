@@ -4,9 +4,10 @@ For each ``n`` (default 4,000 and 8,000; d = 16, depth-2 ReLU NTK with bias, flo
 ridge (0 and 1e-2), on the same data:
 
 * ``dense``: ``kernel_regression(solver="dense")`` (kernel + Cholesky), total time;
-* ``cg``: ``solver="cg"`` with the default rank-100 pivoted-Cholesky preconditioner, and
-  ``cg-plain`` without a preconditioner (``max_iter`` capped, default 400): total time,
-  iterations, final relative residual, and the prediction agreement with the dense solve,
+* ``cg``: ``solver="cg"`` with the default pivoted-Cholesky preconditioner (rank ``n // 8``
+  clipped to [100, 1000]), and ``cg-plain`` without a preconditioner (``max_iter`` capped,
+  default 400): total time, iterations, final relative residual, and the prediction
+  agreement with the dense solve,
   ``||f_cg - f_dense|| / ||f_dense||`` on 500 test points (2x the training scale);
 * the time of one matrix-free product ``(K + ridge) v`` against the jit-compiled bare
   ``x @ x.T`` of the same ``n`` and dtype, measured in the same run (median of 3).

@@ -211,7 +211,8 @@ def test_cg_predictions_equal_the_dense_solve_at_1500_points(ridge):
     diag = cg.diagnostics
     assert isinstance(diag, ntkx.CGDiagnostics) and diag.solver == "cg"
     assert diag.result == "converged" and diag.residual <= 1e-8
-    assert diag.preconditioner == "pivoted_cholesky" and diag.preconditioner_rank == 100
+    # default rank: 1500 // 8 = 187 (in [100, 1000])
+    assert diag.preconditioner == "pivoted_cholesky" and diag.preconditioner_rank == 187
     assert len(diag.residual_history) == diag.iterations + 1
     pd, pc = dense.predict(xt), cg.predict(xt)
     assert np.linalg.norm(pc - pd) / np.linalg.norm(pd) <= 1e-6

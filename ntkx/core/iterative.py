@@ -114,7 +114,13 @@ __all__ = [
 #: (a float32 product has a relative error of ~1e-6, so a smaller residual is unreachable).
 DEFAULT_TOL: Final = {np.dtype("float64"): 1e-8, np.dtype("float32"): 1e-5}
 DEFAULT_MAX_ITER: Final = 1000
+#: Preconditioner rank by default: ``clip(n // 8, DEFAULT_RANK, MAX_DEFAULT_RANK)``
+#: (:func:`default_rank`). Measured (d = 16, depth-2 ReLU NTK with bias, ridge 1e-2, float64,
+#: tol 1e-8, 2-core CPU): at n = 8,000 rank 100 took 135 iterations (60 s in all), rank 1,000
+#: 37 (41 s, 30 s of it setup), rank 3,000 22 (165 s, setup 154 s); at n = 100,000 rank 1,000
+#: converged in 81 iterations (rank 100: 109, 135, 171 iterations at n = 4,000-16,000, growing).
 DEFAULT_RANK: Final = 100
+MAX_DEFAULT_RANK: Final = 1000
 PRECONDITIONERS: Final = ("pivoted_cholesky", "nystrom", None)
 _AXIS: Final = "rows"
 
@@ -690,6 +696,18 @@ class CGDiagnostics(NamedTuple):
     condition_number: float | None = None
 
 
+def default_rank(n: int) -> int:
+    """The preconditioner rank used when none is given: ``n // 8`` clipped to
+    ``[DEFAULT_RANK, MAX_DEFAULT_RANK]`` = ``[100, 1000]`` (measurements: :data:`DEFAULT_RANK`).
+
+    Example:
+        >>> from ntkx.core.iterative import default_rank
+        >>> default_rank(400), default_rank(4000), default_rank(100_000)
+        (100, 500, 1000)
+    """
+    return int(min(max(n // 8, DEFAULT_RANK), MAX_DEFAULT_RANK))
+
+
 def solve_cg(
     op: KernelOperator,
     y: np.ndarray,
@@ -697,7 +715,7 @@ def solve_cg(
     tol: float | None,
     max_iter: int | None,
     preconditioner: str | None,
-    rank: int,
+    rank: int | None,
     n_train: int,
 ) -> tuple[np.ndarray, CGDiagnostics]:
     """Solve ``op alpha = y`` by PCG; warn (:class:`ConvergenceWarning`) if not converged."""
@@ -705,7 +723,7 @@ def solve_cg(
     tol = DEFAULT_TOL[op.dtype] if tol is None else tol
     tol = check_finite_number("tol", tol, minimum=0.0, strict=True)
     max_iter = DEFAULT_MAX_ITER if max_iter is None else check_positive_int("max_iter", max_iter)
-    rank = check_positive_int("preconditioner_rank", rank)
+    rank = default_rank(op.n) if rank is None else check_positive_int("preconditioner_rank", rank)
     start = time.perf_counter()
     pre = None
     if preconditioner is not None:

@@ -100,7 +100,6 @@ from jaxtyping import Array, Float
 
 from ntkx import _compat
 from ntkx.core.iterative import (
-    DEFAULT_RANK,
     PRECONDITIONERS,
     CGDiagnostics,
     KernelOperator,
@@ -647,7 +646,7 @@ def kernel_regression(
     tol: float | None = None,
     max_iter: int | None = None,
     preconditioner: str | None = "pivoted_cholesky",
-    preconditioner_rank: int = DEFAULT_RANK,
+    preconditioner_rank: int | None = None,
 ) -> KernelRegression:
     r"""Predictor of the infinitely wide ``net`` trained to convergence on ``(x_train, y_train)``.
 
@@ -684,7 +683,8 @@ def kernel_regression(
         max_iter: CG's iteration limit (default 1000); reaching it warns
             (:class:`ntkx.ConvergenceWarning`) and sets ``.diagnostics.result="max_iter"``.
         preconditioner: ``"pivoted_cholesky"`` (default), ``"nystrom"`` or ``None``.
-        preconditioner_rank: rank of the CG preconditioner (kernel columns computed).
+        preconditioner_rank: rank of the CG preconditioner (kernel columns computed); default
+            ``n // 8`` clipped to ``[100, 1000]`` (:func:`ntkx.core.iterative.default_rank`).
 
     Returns:
         A :class:`KernelRegression` with ``.predict(x)`` and ``.diagnostics``.
@@ -738,7 +738,8 @@ def _cg_options(tol: Any, max_iter: Any, preconditioner: Any, rank: Any) -> dict
     if max_iter is not None:
         max_iter = check_positive_int("max_iter", max_iter)
     check_choice("preconditioner", preconditioner, PRECONDITIONERS)
-    rank = check_positive_int("preconditioner_rank", rank)
+    if rank is not None:
+        rank = check_positive_int("preconditioner_rank", rank)
     return {"tol": tol, "max_iter": max_iter, "preconditioner": preconditioner, "rank": rank}
 
 
