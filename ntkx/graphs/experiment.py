@@ -265,6 +265,13 @@ class GraphConfig:
     init_scale: float = 1.0
     """finite GNNs: every initial parameter times this (a smaller start for sum models, whose
     outputs at initialisation grow with the degree; the architecture is unchanged)"""
+    l1: float = 0.0
+    """finite GNNs: L1 (sparsity) penalty l1 * sum |theta| on the message MLPs (every weight
+    and bias of the 2 depth message layers, not the readout layer), added to each batch's loss
+    (train_adam's l1; Nerem, Chen, Dasgupta, Wang, arXiv 2503.19173); 0: off"""
+    eval_batch: int = 0
+    """graphs per forward pass when predicting (0: as many as keep a pass near 2^26 message
+    entries, graphs x nodes^2 x width; large test graphs need small passes)"""
     normalize: bool = False
     """finite GNNs train on O(1) inputs and labels: shortest_path divides the random node
     feature by 5 (its range) and the edge weights and distances by the largest training
@@ -337,6 +344,21 @@ class GraphConfig:
             check_finite_number("init_scale", self.init_scale, minimum=0.0, strict=True),
         )
         check_choice("normalize", self.normalize, (True, False))
+        set_(self, "l1", check_finite_number("l1", self.l1, minimum=0.0))
+        if self.l1 > 0 and self.method != "finite":
+            raise ValueError(
+                f"l1={self.l1} is not allowed with method={self.method!r}; expected l1=0 "
+                "(the L1 penalty acts on trained finite networks, method='finite')."
+            )
+        if isinstance(self.eval_batch, bool) or not isinstance(self.eval_batch, int | np.integer):
+            raise ValueError(
+                f"eval_batch={self.eval_batch!r} is not allowed; expected an integer >= 0."
+            )
+        if self.eval_batch < 0:
+            raise ValueError(
+                f"eval_batch={self.eval_batch} is not allowed; expected an integer >= 0 "
+                "(0: automatic)."
+            )
         set_(
             self,
             "learning_rate",
@@ -487,14 +509,37 @@ def _fit_finite(
         batch_size=config.batch_size,
         weight_decay=1e-5,
         lr_halving_every=config.lr_halving_every,
+        l1=config.l1,
+        l1_mask=message_mlp_mask(params),
         progress=verbose,
     )
 
     def predict(batch: GraphBatch) -> np.ndarray:
-        return label_shift + label_scale * np.asarray(net.apply(res.params, inputs(batch)))[:, 0]
+        x = inputs(batch)
+        n_nodes = int(np.shape(x.features)[1])
+        chunk = config.eval_batch or max(1, 2**26 // (n_nodes * n_nodes * net.width))
+        out = [
+            np.asarray(net.apply(res.params, x[i : i + chunk]))[:, 0]
+            for i in range(0, len(x), chunk)
+        ]
+        return label_shift + label_scale * np.concatenate(out)
 
     preds = [predict(t.batch) for t in tests]
     return _mape(train.labels, predict(train.batch)), preds, {"final_loss": float(res.losses[-1])}
+
+
+def message_mlp_mask(params: Any) -> list[tuple[Any, Any]]:
+    """The L1 mask of :attr:`GraphConfig.l1`: every parameter but the readout layer's.
+
+    ``params`` is a list of dense layers ``(W, b)`` (:func:`ntkx.gnn`: the message MLPs'
+    ``2 depth`` layers, then the readout layer; ``b`` may be ``None``), as ``train_adam``'s
+    ``l1_mask`` expects it.
+    """
+    last = len(params) - 1
+    return [
+        tuple(None if leaf is None else i < last for leaf in layer)
+        for i, layer in enumerate(params)
+    ]
 
 
 def _normalizer(config: GraphConfig, train: GraphData) -> tuple[Any, float, float]:
