@@ -379,6 +379,15 @@ def test_normalize_and_init_scale_by_hand() -> None:
         GraphConfig(init_scale=0.0)
 
 
+@pytest.mark.parametrize("name", ["PAPER_SCALE", "SPARSE_RECIPE"])
+def test_shortest_path_recipes_are_configs(name: str) -> None:
+    """PAPER_SCALE and SPARSE_RECIPE are GraphConfig fields that keep their values."""
+    recipe = getattr(graph_module, name)
+    config = GraphConfig(task="shortest_path", **recipe)
+    for field, value in recipe.items():
+        assert getattr(config, field) == value
+
+
 @pytest.mark.parametrize("task", ["max_degree", "shortest_path"])
 def test_fit_recipes_are_configs(task: str) -> None:
     """Every FIT_RECIPES entry is a GraphConfig field that keeps its value (a renamed field or a
