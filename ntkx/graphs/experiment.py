@@ -535,13 +535,14 @@ def _fit_finite(
         progress=verbose,
     )
 
+    apply = jax.jit(net.apply)  # one compilation per padded size, not one per operation
+
     def predict(batch: GraphBatch) -> np.ndarray:
         x = inputs(batch)
         n_nodes = int(np.shape(x.features)[1])
         chunk = config.eval_batch or max(1, 2**26 // (n_nodes * n_nodes * net.width))
         out = [
-            np.asarray(net.apply(res.params, x[i : i + chunk]))[:, 0]
-            for i in range(0, len(x), chunk)
+            np.asarray(apply(res.params, x[i : i + chunk]))[:, 0] for i in range(0, len(x), chunk)
         ]
         return label_shift + label_scale * np.concatenate(out)
 
