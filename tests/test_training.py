@@ -335,3 +335,111 @@ def test_adam_eval_history_and_resume_is_bit_for_bit(tmp_path):
         train_adam(net, p0, x, y, epochs=6, eval_at=(7,), evaluate=evaluate, **kw)
     with pytest.raises(ValueError, match="needs evaluate"):
         train_adam(net, p0, x, y, epochs=6, eval_at=(1,), **kw)
+
+
+# --- Adam with an L1 (sparsity) penalty ------------------------------------------------------
+
+
+def test_adam_l1_readout_matches_a_numpy_adam_with_the_l1_subgradient():
+    # Readout-only MLP, one full batch per epoch: the gradient of MSE + l1 |w| is
+    # 2 phi^T (f - y) / n + wd w + l1 sign(w), then PyTorch's Adam, all in plain float64 numpy
+    # (an independent implementation). 6 epochs, so the Adam moments see different gradients
+    # (the first Adam step alone is ~lr sign(g), which would hide the L1 term's magnitude).
+    # Tolerance 1e-9 relative: the same float64 formulas, only summation order differs.
+    x, y = _data(n=8)
+    net = ntkx.mlp(width=32, b_std=None, trainable="last")
+    p0 = net.init(jax.random.key(1), 3)
+    lr, wd, l1, epochs = 0.05, 1e-3, 0.2, 6
+    # penalise only the first 16 rows of the readout weight
+    rows = np.arange(32)[:, None] < 16
+    mask = [(False, None), (), (rows, None)]
+    res = train_adam(
+        net, p0, x, y, key=jax.random.key(0), learning_rate=lr, epochs=epochs, batch_size=8,
+        weight_decay=wd, lr_halving_every=None, l1=l1, l1_mask=mask, dtype="float64",
+    )  # fmt: skip
+    w1 = np.asarray(p0[0][0], np.float64)
+    w = np.asarray(p0[2][0], np.float64).copy()
+    phi = np.maximum(x @ w1 / np.sqrt(3), 0) / np.sqrt(32)
+    m = np.zeros_like(w)
+    v = np.zeros_like(w)
+    losses = []
+    for k in range(1, epochs + 1):
+        r = phi @ w - y[:, None]
+        losses.append(np.mean(r**2))
+        g = 2 * phi.T @ r / 8 + wd * w + l1 * rows * np.sign(w)
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g**2
+        w = w - lr * (m / (1 - 0.9**k)) / (np.sqrt(v / (1 - 0.999**k)) + 1e-8)
+    np.testing.assert_allclose(res.params[2][0], w, rtol=1e-9)
+    np.testing.assert_array_equal(res.params[0][0], w1)  # frozen: never penalised
+    # the recorded losses are the data loss alone (no penalty term)
+    np.testing.assert_allclose(res.losses, losses, rtol=1e-9)
+    # the mask matters: penalising every row moves the last 16 rows differently
+    all_rows = train_adam(
+        net, p0, x, y, key=jax.random.key(0), learning_rate=lr, epochs=epochs, batch_size=8,
+        weight_decay=wd, lr_halving_every=None, l1=l1, dtype="float64",
+    )  # fmt: skip
+    assert np.abs(all_rows.params[2][0][16:] - w[16:]).max() > 1e-3
+
+
+def test_adam_l1_on_chosen_layers_equals_an_optax_loop_with_the_penalty_in_the_loss():
+    # Reference: a plain optax loop whose loss is MSE + l1 * sum |theta| over the chosen layer
+    # (jax autodiff of |.|), so the penalty's gradient is not the trainer's hand-written one.
+    # Tolerance as test_adam_learning_rate_is_traced_one_compilation_and_equals_optax.
+    x, y = _data(n=32)
+    x, y = x.astype(np.float32), y.astype(np.float32)
+    net = ntkx.mlp(width=16, b_std=0.5, parameterization="standard", init="torch")
+    p0 = net.init(jax.random.key(0), 3)
+    l1, lr, n_b = 1e-2, 1e-2, 4
+    pick = lambda params: [(True, True), (), (False, False)]  # noqa: E731  the hidden layer only
+    res = train_adam(
+        net, p0, x, y, key=jax.random.key(5), learning_rate=lr, epochs=4, batch_size=8,
+        weight_decay=1e-5, lr_halving_every=None, l1=l1, l1_mask=pick,
+    )  # fmt: skip
+    opt = adam_optimizer(lr, 1e-5)
+    tr, frozen = net.partition(p0)
+    state = opt.init(tr)
+
+    def loss_fn(t, xb, yb):
+        mse = jnp.mean((net.apply(net.combine(t, frozen), xb)[:, 0] - yb) ** 2)
+        return mse + l1 * (jnp.abs(t[0][0]).sum() + jnp.abs(t[0][1]).sum())
+
+    @jax.jit
+    def step(t, st, xb, yb):
+        upd, st = opt.update(jax.grad(loss_fn)(t, xb, yb), st, t)
+        return optax.apply_updates(t, upd), st
+
+    key = jax.random.key(5)
+    for _ in range(4):
+        key, sub = jax.random.split(key)
+        perm = np.asarray(jax.random.permutation(sub, 32))
+        for i in range(n_b):
+            ib = perm[i * 8 : (i + 1) * 8]
+            tr, state = step(tr, state, x[ib], y[ib])
+    ref = net.combine(tr, frozen)
+    leaves = zip(jax.tree_util.tree_leaves(res.params), jax.tree_util.tree_leaves(ref), strict=True)
+    for a, b in leaves:
+        np.testing.assert_allclose(a, b, rtol=2e-6, atol=1e-7)
+    # and the penalty moved the chosen layer: it differs from the unpenalised run
+    plain = train_adam(
+        net, p0, x, y, key=jax.random.key(5), learning_rate=lr, epochs=4, batch_size=8,
+        weight_decay=1e-5, lr_halving_every=None,
+    )  # fmt: skip
+    assert np.abs(plain.params[0][0] - res.params[0][0]).max() > 1e-3
+
+
+def test_adam_l1_bad_arguments_name_the_argument():
+    x, y = _data(n=8)
+    net = ntkx.mlp(width=8, b_std=0.5)
+    p0 = net.init(jax.random.key(0), 3)
+    kw = dict(key=jax.random.key(0), epochs=1)
+    with pytest.raises(ValueError, match="l1"):
+        train_adam(net, p0, x, y, l1=-0.1, **kw)
+    with pytest.raises(ValueError, match="l1"):
+        train_adam(net, p0, x, y, l1=float("nan"), **kw)
+    with pytest.raises(ValueError, match="l1_mask has the tree structure"):
+        train_adam(net, p0, x, y, l1=0.1, l1_mask=[True], **kw)
+    with pytest.raises(ValueError, match="l1_mask has a leaf"):
+        train_adam(net, p0, x, y, l1=0.1, l1_mask=[(0.5, True), (), (True, True)], **kw)
+    with pytest.raises(ValueError, match="l1_mask has a leaf"):
+        train_adam(net, p0, x, y, l1=0.1, l1_mask=[(np.ones(5, bool), 1), (), (1, 1)], **kw)

@@ -28,6 +28,9 @@ Two trainers, both jit-compiled with :func:`jax.lax.scan` (no Python loop per st
   ``eval_at``/``evaluate`` record metrics at chosen epochs of one training
   (``TrainResult.history``); ``checkpoint``/``resume`` save and continue a run
   (:class:`AdamState`: parameters, optimizer state, epoch, PRNG key), bit for bit.
+  ``l1``/``l1_mask`` add a sparsity penalty :math:`\lambda_1 \sum |\theta_S|` on a chosen
+  subset ``S`` of the parameters (e.g. a GNN's message MLPs; Nerem, Chen, Dasgupta, Wang,
+  COLT 2026, arXiv 2503.19173), off by default.
 
 Inputs ``x`` may be any pytree whose leaves share the leading axis ``n`` (a GNN
 batch is a tuple of padded arrays); ``net.apply(params, x)`` must give
@@ -412,6 +415,8 @@ def train_adam(
     weight_decay: float = 1e-5,
     lr_halving_every: int | None = 50,
     drop_last: bool = False,
+    l1: float = 0.0,
+    l1_mask: Any = None,
     eval_at: Sequence[int] = (),
     evaluate: Callable[[Params], Mapping[str, float]] | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
@@ -444,6 +449,22 @@ def train_adam(
     are the standard-normal ``W``, so the same ``weight_decay`` is a different penalty
     than on PyTorch's weights.
 
+    **L1 (sparsity) penalty.** With ``l1 = lambda_1 > 0`` every batch minimises
+
+    .. math:: L_B(\theta) + \lambda_1 \sum_{j \in S} |\theta_j|,
+
+    ``S`` the trainable entries selected by ``l1_mask`` (default: every trainable entry).
+    Its (sub)gradient :math:`\lambda_1\, \mathrm{sign}(\theta_j)` (0 at
+    :math:`\theta_j = 0`) joins the gradient next to the L2 term, before the Adam moments:
+    :math:`g \leftarrow \nabla L_B + \lambda \theta + \lambda_1\, m \odot
+    \mathrm{sign}(\theta)` (``m`` the 0/1 mask). ``lambda_1`` is traced like ``lambda``.
+    ``losses`` stay the data loss (mean squared error) alone, so that runs with and
+    without the penalty compare; the penalty of the final parameters is
+    ``lambda_1 * sum(|m * theta|)``. Nerem, Chen, Dasgupta and Wang (Graph neural networks
+    extrapolate out-of-distribution for shortest paths, COLT 2026, arXiv 2503.19173) prove
+    that a min-aggregation GNN minimising such a sparsity-regularised loss on shortest-path
+    instances implements Bellman-Ford steps (see ``ntkx graph --l1``).
+
     Args:
         net, params, x, y: as :func:`train_gd`.
         key: PRNG key for the shuffling.
@@ -455,6 +476,13 @@ def train_adam(
         weight_decay: L2 coefficient :math:`\lambda` (paper: 1e-5).
         lr_halving_every: epochs between halvings (paper: 50) or ``None``.
         drop_last: drop the last partial batch of each epoch (the official code does).
+        l1: L1 coefficient :math:`\lambda_1 \ge 0` (default 0: no penalty, the paper's
+            training).
+        l1_mask: which parameters the L1 term acts on: a pytree with the structure of
+            ``params`` whose leaves are ``True``/``False`` or 0/1 arrays broadcastable to the
+            leaf (``None`` leaves where ``params`` has ``None``), or a callable
+            ``params -> such a pytree``; ``None`` (default): every trainable parameter.
+            Entries of frozen layers are never penalised (they do not move).
         eval_at: completed-epoch counts (``0`` = before training) at which to call
             ``evaluate(params)``; the results form ``TrainResult.history``.
         evaluate: ``params -> {name: float}`` (e.g. test MAPE); required with ``eval_at``.
@@ -493,6 +521,7 @@ def train_adam(
         lr_halving_every = check_positive_int("lr_halving_every", lr_halving_every)
     if not isinstance(drop_last, bool):
         raise ValueError(f"drop_last={drop_last!r} is not allowed; expected True or False.")
+    l1 = check_finite_number("l1", l1, minimum=0.0)
     eval_epochs = _eval_epochs(eval_at, epochs)
     if eval_epochs and evaluate is None:
         raise ValueError(
@@ -519,6 +548,10 @@ def train_adam(
             "drop_last": drop_last,
             "dtype": np.dtype(np_dtype).name,
         }
+        mask = _l1_mask(l1_mask, params, net, np_dtype)
+        if l1 > 0:  # recorded only when on, so checkpoints of unpenalised runs still resume
+            settings["l1"] = l1
+            settings["l1_mask"] = _mask_digest(mask)
         xj, yj = _cast(x, np_dtype), jnp.asarray(y2, np_dtype)
         b = min(batch_size, n)
         n_batches = max(1, n // b) if drop_last else -(-n // b)
@@ -578,6 +611,7 @@ def train_adam(
 
         record(start_epoch)
         wd = jnp.asarray(weight_decay, np_dtype)
+        l1j = jnp.asarray(l1, np_dtype)
         with progress_bar(total=epochs, desc="[ntkx] adam", enabled=progress, unit="epoch") as bar:
             bar.update(start_epoch)
             for epoch in range(start_epoch, epochs):
@@ -585,7 +619,7 @@ def train_adam(
                 halvings = 0 if lr_halving_every is None else epoch // lr_halving_every
                 lr = jnp.asarray(learning_rate * 0.5**halvings, np_dtype)
                 trainable, opt_state, loss = epoch_fn(
-                    trainable, opt_state, frozen, xj, yj, sub, lr, wd
+                    trainable, opt_state, frozen, xj, yj, sub, lr, wd, l1j, mask
                 )
                 losses[epoch] = float(loss)
                 if not np.isfinite(losses[epoch]):
@@ -601,6 +635,46 @@ def train_adam(
         final = current_state(epochs)
     _check_params_finite(final.params)
     return TrainResult(final.params, losses, tuple(history), final)
+
+
+def _l1_mask(l1_mask: Any, params: Params, net: Architecture, dtype: Any) -> Params:
+    """The 0/1 L1 mask of the trainable part of ``params`` (leaves of the leaves' shapes)."""
+    if l1_mask is None:
+        full = jax.tree_util.tree_map(lambda p: np.ones(np.shape(p)), params)
+    else:
+        given = l1_mask(params) if callable(l1_mask) else l1_mask
+        p_def = jax.tree_util.tree_structure(params)
+        m_def = jax.tree_util.tree_structure(given)
+        if p_def != m_def:
+            raise ValueError(
+                f"l1_mask has the tree structure {m_def}; expected that of params, {p_def} "
+                "(one True/False or 0/1 array per parameter leaf, None where params has None)."
+            )
+
+        def leaf(m: Any, p: Any) -> np.ndarray:
+            arr = np.asarray(m)
+            ok = arr.dtype == bool or (
+                np.issubdtype(arr.dtype, np.number) and np.isin(arr, (0, 1)).all()
+            )
+            try:
+                out = np.broadcast_to(arr, np.shape(p)).astype(np.float64)
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ValueError(
+                    f"l1_mask has a leaf {arr!r} for a parameter of shape {np.shape(p)}; "
+                    "expected True/False or a 0/1 array broadcastable to that shape."
+                )
+            return out
+
+        full = jax.tree_util.tree_map(leaf, given, params)
+    trainable, _ = net.partition(full)
+    return jax.tree_util.tree_map(lambda m: jnp.asarray(m, dtype), trainable)
+
+
+def _mask_digest(mask: Params) -> list[int]:
+    """Penalised entries per trainable leaf (recorded in the settings of a penalised run)."""
+    return [int(np.sum(np.asarray(m))) for m in jax.tree_util.tree_leaves(mask)]
 
 
 def _eval_epochs(eval_at: Sequence[int], epochs: int) -> frozenset[int]:
@@ -624,8 +698,8 @@ _ADAM_EPOCHS: dict[tuple[Any, ...], Callable] = {}
 def _adam_epoch(net: Architecture, n: int, b: int, n_batches: int, drop_last: bool) -> Callable:
     """The compiled epoch, cached per (architecture, n, batch, batches, drop_last).
 
-    ``lr`` and ``wd`` are traced arguments: one compilation for every learning rate and
-    weight decay (``epoch._cache_size()`` counts them).
+    ``lr``, ``wd``, ``l1`` and the L1 ``mask`` are traced arguments: one compilation for
+    every learning rate, weight decay and L1 penalty (``epoch._cache_size()`` counts them).
     """
     cache_key = (net, n, b, n_batches, drop_last)
     if cache_key in _ADAM_EPOCHS:
@@ -641,7 +715,7 @@ def _adam_epoch(net: Architecture, n: int, b: int, n_batches: int, drop_last: bo
     grad_fn = jax.value_and_grad(batch_loss)
 
     @jax.jit
-    def epoch(trainable, opt_state, frozen, x, y, key, lr, wd):  # type: ignore[no-untyped-def]
+    def epoch(trainable, opt_state, frozen, x, y, key, lr, wd, l1, l1_mask):  # type: ignore[no-untyped-def]
         perm = jax.random.permutation(key, n)
         if drop_last:
             idx = perm[:used].reshape(n_batches, b)
@@ -658,6 +732,8 @@ def _adam_epoch(net: Architecture, n: int, b: int, n_batches: int, drop_last: bo
             xb = jax.tree_util.tree_map(lambda leaf: leaf[ib], x)
             loss, g = grad_fn(tr, frozen, xb, y[ib], mb)
             g = jax.tree_util.tree_map(lambda gi, p: gi + wd * p, g, tr)  # PyTorch's L2 term
+            # the L1 subgradient (exactly + 0 when l1 = 0, so unpenalised runs are unchanged)
+            g = jax.tree_util.tree_map(lambda gi, p, mi: gi + l1 * mi * jnp.sign(p), g, tr, l1_mask)
             u, st = _ADAM.update(g, st, tr)
             tr = jax.tree_util.tree_map(lambda p, ui: p - lr * ui, tr, u)
             return (tr, st), loss * jnp.sum(mb)
