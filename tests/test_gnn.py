@@ -341,6 +341,71 @@ def test_spec_validation():
         gnn().width = 3  # type: ignore[misc]
 
 
+def _hand_forward(feats, adj, p, agg, readout, message_relu):
+    """A one-layer GNN (W_std 1, b_std 1, edge weights) written out edge by edge, without the
+    spec: z = (W_a h_u / sqrt(d) + W_b h_v / sqrt(d) + W_c w_uv) / sqrt(3) + b1,
+    m = W2 relu(z) / sqrt(n) + b2, then relu(m) when message_relu; AGG, READOUT, Dense."""
+    d = feats.shape[1]
+    (w1, b1), (w2, b2), (w3, b3) = (tuple(np.asarray(a, float) for a in q) for q in p)
+    n = w2.shape[0]
+    rows = []
+    for u in range(len(feats)):
+        msgs = []
+        for v in np.flatnonzero(adj[u]):
+            z = (feats[u] @ w1[:d] / np.sqrt(d) + feats[v] @ w1[d : 2 * d] / np.sqrt(d)
+                 + adj[u, v] * w1[2 * d]) / np.sqrt(3) + b1  # fmt: skip
+            m = np.maximum(z, 0.0) @ w2 / np.sqrt(n) + b2
+            msgs.append(np.maximum(m, 0.0) if message_relu else m)
+        rows.append(getattr(np, agg)(np.array(msgs), axis=0))
+    pooled = getattr(np, readout)(np.array(rows), axis=0)
+    return float(pooled @ w3[:, 0] / np.sqrt(n) + b3[0])
+
+
+@pytest.mark.parametrize(
+    ("agg", "readout", "slots"),
+    [("min", "min", 1.0), ("min", "min", 0.0), ("sum", "sum", 1.0), ("mean", "max", 0.0)],
+)
+def test_message_relu_matches_a_hand_written_forward_pass(monkeypatch, agg, readout, slots):
+    """message_relu=True: the finite network equals a hand-written one-layer forward pass on a
+    weighted triangle with a pendant node, on the edge list (EDGE_SLOTS 1: every edge fits) and
+    on every node pair (EDGE_SLOTS 0: the dense form), for min and for sum/mean aggregation
+    (which then stop commuting the second dense layer with the sum)."""
+    monkeypatch.setattr(mp, "EDGE_SLOTS", slots)
+    adj = np.array([[0, 1.5, 3.0, 0], [1.5, 0, 2.0, 4.5], [3.0, 2.0, 0, 0], [0, 4.5, 0, 0]])
+    feats = np.array([[0.3, 1.0, 0.0], [-1.2, 0.0, 0.0], [2.0, 0.0, 1.0], [0.7, 0.0, 0.0]])
+    batch = GraphBatch(feats[None], adj[None], np.ones((1, 4), bool))
+    net = gnn(1, agg, readout, width=6, b_std=1.0, edge_weights=True, message_relu=True)
+    params = net.init(jax.random.key(3), 3)
+    with jax.enable_x64(True), jax.default_matmul_precision("highest"):
+        p64 = jax.tree_util.tree_map(lambda a: np.asarray(a, np.float64), params)
+        out = float(net.apply(p64, batch)[0, 0])
+        plain = float(dataclasses.replace(net, message_relu=False).apply(p64, batch)[0, 0])
+    ref = _hand_forward(feats, adj, params, agg, readout, message_relu=True)
+    # float64 on both sides; only summation order differs.
+    assert out == pytest.approx(ref, rel=1e-12, abs=1e-12)
+    # The option matters here (some messages have negative entries): the reference without it
+    # is another number (by 1e-3 or more, a million times the tolerance above), and the
+    # network without it matches that one.
+    plain_ref = _hand_forward(feats, adj, params, agg, readout, message_relu=False)
+    assert plain == pytest.approx(plain_ref, rel=1e-12, abs=1e-12)
+    assert abs(ref - plain_ref) > 1e-6
+
+
+def test_message_relu_validation_and_kernel_refusal(small):
+    for bad in ("yes", 2, None):
+        with pytest.raises(ValueError, match="message_relu"):
+            gnn(message_relu=bad)
+    net = gnn(1, "sum", "sum", width=8, edge_weights=True, message_relu=True)
+    assert gnn(1, "sum", "sum", edge_weights=True).has_closed_form
+    # The closed form has no map for the output ReLU: refused, naming the option.
+    assert not net.has_closed_form
+    assert net.kernel_methods == ("monte_carlo", "empirical")
+    with pytest.raises(ValueError, match="message_relu=True has no closed-form kernel"):
+        ntkx.kernel(net, small)
+    with pytest.raises(ValueError, match="message_relu=True"):
+        net.kernel_fn(small, small)
+
+
 def test_check_inputs_rejects_bad_graph_batches(small):
     net = gnn(1, "sum", "sum")
     f, a, m = small.astuple()

@@ -195,6 +195,9 @@ def test_config_resolves_defaults_and_quick_fills_only_unset_fields() -> None:
     assert sp.kernel_method(net) == "monte_carlo"
     assert d.kernel_method(d.spec("sum", "sum")) == "closed_form"
     assert GraphConfig(monte_carlo=True).kernel_method(d.spec("sum", "sum")) == "monte_carlo"
+    relu = GraphConfig(task="shortest_path", message_relu=True)
+    assert relu.spec("sum", "sum").message_relu and not sp.spec("min", "min").message_relu
+    assert relu.kernel_method(relu.spec("sum", "sum")) == "monte_carlo"  # no closed form
 
 
 @pytest.mark.parametrize(
@@ -219,6 +222,8 @@ def test_config_resolves_defaults_and_quick_fills_only_unset_fields() -> None:
         ({"l1": 0.1, "method": "kernel"}, r"l1=0.1 is not allowed with method='kernel'"),
         ({"eval_batch": -1}, r"eval_batch=-1 is not allowed"),
         ({"eval_batch": 1.5}, r"eval_batch=1.5 is not allowed"),
+        ({"message_relu": "yes"}, r"message_relu='yes' is not allowed"),
+        ({"message_relu": True, "arch": "gin"}, r"message_relu=True is not allowed with arch="),
     ],
 )
 def test_config_validation(kwargs: dict[str, Any], message: str) -> None:

@@ -306,6 +306,9 @@ class GraphConfig:
     weight; max_degree standardizes the labels, (y - mean) / std over the training set;
     predictions are mapped back with the same constants (relative errors are unchanged by a
     label scale; the shift is a fixed output bias)"""
+    message_relu: bool = False
+    """arch edge: ReLU after each message MLP's output layer, as the paper's official code
+    (ntkx.gnn's message_relu; no closed-form kernel, so method kernel uses Monte Carlo)"""
     mc_samples: int | None = None
     """networks averaged by a Monte Carlo kernel (default 8; quick 2)"""
     monte_carlo: bool = False
@@ -332,6 +335,12 @@ class GraphConfig:
         check_choice("quick", self.quick, (True, False))
         check_choice("monte_carlo", self.monte_carlo, (True, False))
         check_choice("separate_axes", self.separate_axes, (True, False))
+        check_choice("message_relu", self.message_relu, (True, False))
+        if self.message_relu and self.arch != "edge":
+            raise ValueError(
+                f"message_relu=True is not allowed with arch={self.arch!r}; expected "
+                "arch='edge' (the per-edge message GNN, ntkx.gnn)."
+            )
         if self.train_graphs is not None:
             given = [n for n in ("n_train", "train_sizes") if getattr(self, n) is not None]
             if given:
@@ -458,6 +467,7 @@ class GraphConfig:
             self.width,
             b_std=B_STD,
             edge_weights=self.task == "shortest_path",
+            message_relu=self.message_relu,
         )
 
     def kernel_method(self, net: Architecture) -> str:

@@ -10,8 +10,11 @@ representations :math:`h^{(0)}_u = x_u` and :math:`\ell = 1..L`:
     f(G) = W_{\text{out}} \operatorname{READOUT}_u h^{(L)}_u + b_{\text{out}},
 
 AGG and READOUT each in {sum, mean, max, min} over real nodes only. Every
-:math:`\operatorname{MLP}_\ell` is Dense(width) -> ReLU -> Dense(width): no ReLU after its
-output layer (the official code applies one there; ntkx does not copy that defect).
+:math:`\operatorname{MLP}_\ell` is Dense(width) -> ReLU -> Dense(width): by default no ReLU
+after its output layer. ``message_relu=True`` adds one, :math:`\operatorname{MLP}_\ell(\cdot)
+= \operatorname{relu}(W_2 \operatorname{relu}(z) + b_2)`, as the paper's official code does
+(its graph MLPs end in a ReLU); such a spec has no closed-form kernel here (the extra
+arc-cosine map is not implemented), only Monte Carlo and empirical kernels.
 
 **Parameterization.** NTK parameterization (neural-tangents conventions, ``W``, ``b``
 standard normal). The first dense layer of each message MLP acts on the concatenation
@@ -125,6 +128,10 @@ class GNN(GraphArchitecture):
             ``"last"`` (the readout layer only: the NTK equals the NNGP).
         edge_weights: feed ``w_uv`` (the adjacency value) to every message MLP.
         out_dim: number of outputs.
+        message_relu: apply ReLU to each message MLP's output, ``relu(W_2 relu(z) + b_2)``,
+            before aggregating (the official code of Xu et al. does; default False). Messages
+            are then computed edge by edge for every aggregation, and there is no closed-form
+            kernel (``has_closed_form`` is False; use ``method="monte_carlo"``).
 
     Parameters (``init``) are a list of dense layers ``(W, b)`` (``b`` is ``None`` without
     biases), as neural-tangents lays out an MLP: for each message-passing layer ``l`` the first
@@ -145,21 +152,36 @@ class GNN(GraphArchitecture):
     trainable: str = "all"
     edge_weights: bool = False
     out_dim: int = 1
+    message_relu: bool = False
 
     def __post_init__(self) -> None:
         validate_common_fields(self)
         check_choice("aggregation", self.aggregation, AGGREGATIONS)
         check_choice("readout", self.readout, AGGREGATIONS)
-        check_choice("edge_weights", self.edge_weights, (True, False))
-        object.__setattr__(self, "edge_weights", bool(self.edge_weights))
+        for name in ("edge_weights", "message_relu"):
+            check_choice(name, getattr(self, name), (True, False))
+            object.__setattr__(self, name, bool(getattr(self, name)))
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         raise TypeError("GNN is final; compose it instead of subclassing.")
 
     @property
     def has_closed_form(self) -> bool:
-        """True when aggregation and readout are both sum or mean."""
-        return self.aggregation in CLOSED_FORM and self.readout in CLOSED_FORM
+        """True when aggregation and readout are both sum or mean and ``message_relu`` is off."""
+        return (
+            self.aggregation in CLOSED_FORM
+            and self.readout in CLOSED_FORM
+            and not self.message_relu
+        )
+
+    def why_not(self, method: str) -> str:
+        if self.parameterization == "ntk" and self.message_relu:
+            return (
+                "message_relu=True has no closed-form kernel (the ReLU after the message MLP's "
+                "output layer needs another arc-cosine map, not implemented); use "
+                "method='monte_carlo'"
+            )
+        return super().why_not(method)
 
     # ------------------------------------------------------------------ protocol
 
@@ -248,6 +270,7 @@ def gnn(
     *,
     edge_weights: bool = False,
     out_dim: int = 1,
+    message_relu: bool = False,
 ) -> GNN:
     """Build a :class:`GNN` specification (validated; ValueError on bad settings).
 
@@ -271,6 +294,7 @@ def gnn(
         trainable=trainable,
         edge_weights=edge_weights,
         out_dim=out_dim,
+        message_relu=message_relu,
     )
 
 
@@ -307,9 +331,10 @@ def _row_scales(spec: GNN, index: int, rows: int) -> np.ndarray:
     return np.full(rows, spec.W_std / math.sqrt(rows))
 
 
-#: Max/min aggregation computes messages on an edge list of this many slots per ``B N^2``
-#: node pairs of a batch (``B`` graphs padded to ``N`` nodes) when the batch's edges fit, else
-#: on every node pair (a static capacity keeps the shapes fixed under ``jax.jit``).
+#: Max/min aggregation (any aggregation with ``message_relu``) computes messages on an edge
+#: list of this many slots per ``B N^2`` node pairs of a batch (``B`` graphs padded to ``N``
+#: nodes) when the batch's edges fit, else on every node pair (a static capacity keeps the
+#: shapes fixed under ``jax.jit``).
 EDGE_SLOTS: Final = 0.5
 
 
@@ -320,14 +345,14 @@ def _apply(spec: GNN, params: Params, x: GraphBatch) -> Array:
     pair = m[:, :, None] * m[:, None, :]
     adj = adj.astype(dtype) * pair  # padding never sends or receives messages
     h = feats * m[:, :, None]
-    if spec.aggregation in CLOSED_FORM:
+    if spec.aggregation in CLOSED_FORM and not spec.message_relu:
         h = _message_passing(spec, params, h, adj, edges=False)
     else:
-        # Max/min do not commute with the message MLP's second dense layer, so every message
-        # goes through it: O(pairs width^2). On the B N^2 node pairs (dense) most of that work
-        # is on non-edges; on an edge list it is O(E width^2). Same numbers up to float
-        # rounding (the matmuls see other row counts); the dense form runs when the edges
-        # overflow the list's static capacity.
+        # Max/min (and an output ReLU) do not commute with the message MLP's second dense
+        # layer, so every message goes through it: O(pairs width^2). On the B N^2 node pairs
+        # (dense) most of that work is on non-edges; on an edge list it is O(E width^2). Same
+        # numbers up to float rounding (the matmuls see other row counts); the dense form runs
+        # when the edges overflow the list's static capacity.
         b, n, _ = adj.shape
         cap = max(1, math.ceil(EDGE_SLOTS * b * n * n))
         fits = jnp.sum(adj > 0) <= cap
@@ -351,7 +376,7 @@ def _apply(spec: GNN, params: Params, x: GraphBatch) -> Array:
 def _message_passing(spec: GNN, params: Params, h: Array, adj: Array, edges: int | bool) -> Array:
     """The ``depth`` message-passing layers on node states ``h`` (B, N, d) (zero on padding)
     and the masked weighted adjacency ``adj`` (B, N, N); ``edges``: the capacity of the edge
-    list (max/min aggregation on edges only; every edge must fit) or False (every node pair)."""
+    list (messages on edges only; every edge must fit) or False (every node pair)."""
     dtype = h.dtype
     a = (adj > 0).astype(dtype)
     b, n, d = h.shape
@@ -365,8 +390,11 @@ def _message_passing(spec: GNN, params: Params, h: Array, adj: Array, edges: int
         recv = jnp.minimum(src, b * n - 1)
         send = jnp.where(real, (idx // (n * n)) * n + idx % n, 0)  # sender g N + v
         w_e = jnp.where(real, adj.reshape(-1)[jnp.minimum(idx, b * n * n - 1)], 0.0)
-        segment = jax.ops.segment_min if spec.aggregation == "min" else jax.ops.segment_max
-        has = jnp.sum(a, axis=-1).reshape(b * n, 1) > 0
+        segment = {"min": jax.ops.segment_min, "max": jax.ops.segment_max}.get(
+            spec.aggregation, jax.ops.segment_sum
+        )
+        deg = jnp.sum(a, axis=-1).reshape(b * n, 1)
+        has = deg > 0
     ntk_param = spec.parameterization == "ntk"
     b_scale = 0.0 if spec.b_std is None else spec.b_std
     for i in range(spec.depth):
@@ -392,7 +420,11 @@ def _message_passing(spec: GNN, params: Params, h: Array, adj: Array, edges: int
             msg = jax.nn.relu(z) @ w2 * s2
             if b2 is not None:
                 msg = msg + bs * b2[None, :]
+            if spec.message_relu:
+                msg = jax.nn.relu(msg)
             red = segment(msg, src, num_segments=b * n + 1, indices_are_sorted=True)[: b * n]
+            if spec.aggregation == "mean":
+                red = red / jnp.maximum(deg, 1.0)
             h = jnp.where(has, red, 0.0).reshape(b, n, -1)
             d = w2.shape[1]
             continue
@@ -402,7 +434,7 @@ def _message_passing(spec: GNN, params: Params, h: Array, adj: Array, edges: int
         if b1 is not None:
             z = z + (b_scale if ntk_param else 1.0) * b1[None, None, None, :]
         r = jax.nn.relu(z)
-        if spec.aggregation in CLOSED_FORM:
+        if spec.aggregation in CLOSED_FORM and not spec.message_relu:
             # Dense(W2) is linear, so it commutes with the sum: apply it after aggregating.
             s = jnp.einsum("buv,buvk->buk", a, r) @ w2 * s2
             deg = jnp.sum(a, axis=-1)[..., None]
@@ -413,6 +445,8 @@ def _message_passing(spec: GNN, params: Params, h: Array, adj: Array, edges: int
             msg = r @ w2 * s2
             if b2 is not None:
                 msg = msg + bs * b2[None, None, None, :]
+            if spec.message_relu:
+                msg = jax.nn.relu(msg)
             h = _reduce(msg, a[..., None], spec.aggregation, axis=2)
         d = w2.shape[1]
     return h
