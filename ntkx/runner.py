@@ -320,14 +320,16 @@ def _environment() -> dict[str, Any]:
 
 def _seeds(config: Any) -> list[dict[str, Any]]:
     """The seeds a config fixes: fields named ``*seed``/``*seeds`` (their values), and
-    ``n_*seeds`` counts (the seeds ``0 .. n - 1`` they stand for)."""
+    ``n_*seeds`` counts (the seeds ``first .. first + n - 1`` they stand for, ``first`` the
+    config's ``first_seed`` or 0)."""
     out = []
+    first = int(getattr(config, "first_seed", 0))
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
         if not f.name.endswith(("seed", "seeds")):
             continue
         if f.name.startswith("n_"):
-            value = list(range(int(value)))
+            value = list(range(first, first + int(value)))
         out.append({"field": f.name, "value": to_jsonable(value)})
     return out
 

@@ -319,7 +319,10 @@ class GraphConfig:
     ridge: float = 0.0
     """absolute ridge of the kernel regression"""
     n_seeds: int = 1
-    """repetitions s = 0..n_seeds-1: data from default_rng(1000 s + 7), networks from key(s)"""
+    """repetitions s = first_seed..first_seed+n_seeds-1: data from default_rng(1000 s + 7),
+    networks from key(s)"""
+    first_seed: int = 0
+    """the first repetition's s (run seed 2 alone: first_seed=2, n_seeds=1)"""
     quick: bool = False
     """tiny sizes for a smoke test, applied only to the fields not given"""
 
@@ -378,6 +381,13 @@ class GraphConfig:
             set_(self, name, check_positive_int(name, getattr(self, name)))
         for name in ("mc_samples", "n_seeds", "lr_halving_every"):
             set_(self, name, check_positive_int(name, getattr(self, name)))
+        if isinstance(self.first_seed, bool) or not isinstance(self.first_seed, int | np.integer):
+            raise ValueError(
+                f"first_seed={self.first_seed!r} is not allowed; expected an integer >= 0."
+            )
+        if self.first_seed < 0:
+            raise ValueError(f"first_seed={self.first_seed} is not allowed; expected >= 0.")
+        set_(self, "first_seed", int(self.first_seed))
         set_(
             self,
             "init_scale",
@@ -703,7 +713,8 @@ def _run(config: GraphConfig, ctx: RunContext) -> dict[str, Any]:
             "test_set_mape": [],
             **({"final_loss": []} if config.method == "finite" else {"solve": []}),
         }
-    units = [(seed, name) for seed in range(config.n_seeds) for name in names]
+    seeds = range(config.first_seed, config.first_seed + config.n_seeds)
+    units = [(seed, name) for seed in seeds for name in names]
     kept = ctx.restore("architectures")  # --resume: the finished (seed, model) units
     if kept is not None:
         archs.update(kept)
@@ -796,7 +807,10 @@ def _run(config: GraphConfig, ctx: RunContext) -> dict[str, Any]:
                     f"({sorted(described)} vs {sorted(metrics['test_sets'])}, compared with "
                     "their hashes); expected the same train/tests data as that run."
                 )
-            if config.task == "max_degree" and len(metrics["spanning_rank"]) == seed:
+            if (
+                config.task == "max_degree"
+                and len(metrics["spanning_rank"]) == seed - config.first_seed
+            ):
                 metrics["spanning_rank"].append(spanning_rank(train.graphs).rank)
                 ctx.checkpoint("spanning_rank", metrics["spanning_rank"])
         train, tests, fam_tests, sets = data[seed]
