@@ -321,12 +321,12 @@ def _environment() -> dict[str, Any]:
 def _seeds(config: Any) -> list[dict[str, Any]]:
     """The seeds a config fixes: fields named ``*seed``/``*seeds`` (their values), and
     ``n_*seeds`` counts (the seeds ``first .. first + n - 1`` they stand for, ``first`` the
-    config's ``first_seed`` or 0)."""
+    config's ``first_seed`` or 0; ``first_seed`` itself is folded into that list)."""
     out = []
     first = int(getattr(config, "first_seed", 0))
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
-        if not f.name.endswith(("seed", "seeds")):
+        if not f.name.endswith(("seed", "seeds")) or f.name == "first_seed":
             continue
         if f.name.startswith("n_"):
             value = list(range(first, first + int(value)))
