@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
-
-import jax
+import sys
+from pathlib import Path
 
 import ntkx.core.training as training
 import ntkx.graphs.message_passing as mp
-from ntkx.core.training import train_adam
 from ntkx.graphs.message_passing import gnn
 from ntkx.graphs.sampling import shortest_path_dataset
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from graph_shortest_path_table import epoch_seconds  # the shared epoch timer
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -41,12 +42,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             training._ADAM_EPOCHS.clear()  # compiled epochs are cached per spec: retrace
             try:
                 net = gnn(3, agg, "min", width, b_std=0.1, edge_weights=True)
-                p0 = net.init(jax.random.key(0), 3)
-                kw = dict(key=jax.random.key(1), learning_rate=0.005, epochs=1, batch_size=32)
-                train_adam(net, p0, data.batch, data.labels, **kw)  # compile
-                t = time.perf_counter()
-                train_adam(net, p0, data.batch, data.labels, **kw)
-                s = (time.perf_counter() - t) * 10_000 / args.n
+                s = epoch_seconds(net, data) * 10_000 / args.n
             finally:
                 mp.EDGE_SLOTS = slots
             out[f"{label} w{width}"] = s
