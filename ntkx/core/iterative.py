@@ -595,58 +595,37 @@ def conjugate_gradients(
     r = b.copy()
     history = [1.0 if bnorm.any() else 0.0]
     rel = _relative(r, bnorm)
-    bar = progress_bar(total=max_iter, desc="[ntkx] CG iterations", enabled=progress)
-    with bar:
-        x, iterations, rel = _cg_loop(
-            matvec, b, apply_p, bnorm, x, r, rel, history, tol, max_iter, bar
-        )
+    with progress_bar(total=max_iter, desc="[ntkx] CG iterations", enabled=progress) as bar:
+        iterations = 0
+        while True:
+            z = apply_p(r)
+            p = z.copy()
+            rz = np.einsum("ij,ij->j", r, z)
+            while rel.max() > tol and iterations < max_iter:
+                active = rel > tol
+                ap = matvec(p)
+                iterations += 1
+                pap = np.einsum("ij,ij->j", p, ap)
+                step = np.where(active & (pap > 0), rz / np.where(pap > 0, pap, 1.0), 0.0)
+                x += step * p
+                r -= step * ap
+                rel = _relative(r, bnorm)
+                history.append(float(rel.max()))
+                bar.update(1)
+                bar.set_postfix_str(f"residual {history[-1]:.2e} (tol {tol:.0e})", refresh=False)
+                if rel.max() <= tol:
+                    break
+                z = apply_p(r)
+                rz_new = np.einsum("ij,ij->j", r, z)
+                beta = np.where(active & (rz != 0), rz_new / np.where(rz != 0, rz, 1.0), 0.0)
+                p = z + beta * p
+                rz = rz_new
+            r = b - matvec(x)  # the true residual (not counted as an iteration)
+            rel = _relative(r, bnorm)
+            if rel.max() <= tol or iterations >= max_iter:
+                break
     residual = float(rel.max())
     return CGResult(x, iterations, residual, tuple(history), residual <= tol)
-
-
-def _cg_loop(
-    matvec: Callable[[np.ndarray], np.ndarray],
-    b: np.ndarray,
-    apply_p: Callable[[np.ndarray], np.ndarray],
-    bnorm: np.ndarray,
-    x: np.ndarray,
-    r: np.ndarray,
-    rel: np.ndarray,
-    history: list[float],
-    tol: float,
-    max_iter: int,
-    bar: Any,
-) -> tuple[np.ndarray, int, np.ndarray]:
-    """The iterations of :func:`conjugate_gradients` (appends to ``history``)."""
-    iterations = 0
-    while True:
-        z = apply_p(r)
-        p = z.copy()
-        rz = np.einsum("ij,ij->j", r, z)
-        while rel.max() > tol and iterations < max_iter:
-            active = rel > tol
-            ap = matvec(p)
-            iterations += 1
-            pap = np.einsum("ij,ij->j", p, ap)
-            step = np.where(active & (pap > 0), rz / np.where(pap > 0, pap, 1.0), 0.0)
-            x += step * p
-            r -= step * ap
-            rel = _relative(r, bnorm)
-            history.append(float(rel.max()))
-            bar.update(1)
-            bar.set_postfix_str(f"residual {history[-1]:.2e} (tol {tol:.0e})", refresh=False)
-            if rel.max() <= tol:
-                break
-            z = apply_p(r)
-            rz_new = np.einsum("ij,ij->j", r, z)
-            beta = np.where(active & (rz != 0), rz_new / np.where(rz != 0, rz, 1.0), 0.0)
-            p = z + beta * p
-            rz = rz_new
-        r = b - matvec(x)  # the true residual (not counted as an iteration)
-        rel = _relative(r, bnorm)
-        if rel.max() <= tol or iterations >= max_iter:
-            break
-    return x, iterations, rel
 
 
 # ---------------------------------------------------------------------- diagnostics
