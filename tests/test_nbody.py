@@ -136,8 +136,13 @@ def _relu_j(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _mlp_reference(k0, q1, q2, depth, w2, b2):
     """Plain-numpy ReLU MLP NNGP/NTK from an input kernel and the two input variances."""
     k, t = w2 * k0 + b2, w2 * k0 + b2
-    q1, q2 = w2 * q1 + b2, w2 * q2 + b2
-    for _ in range(depth - 1):
+    return _relu_layers(k, t, w2 * q1 + b2, w2 * q2 + b2, depth - 1, w2, b2)
+
+
+def _relu_layers(k, t, q1, q2, layers, w2, b2):
+    """``layers`` more ReLU + Dense steps of the NNGP ``k`` / NTK ``t`` recursion (numpy), from
+    the pre-activation kernels and the two sides' variances ``q1``, ``q2``."""
+    for _ in range(layers):
         root = np.sqrt(np.outer(q1, q2))
         j1, j0 = _relu_j(k / root)
         k = w2 * root * j1 + b2
@@ -191,13 +196,7 @@ def _network_reference(net, x1, x2):
     t = k + w2 * the / 2
     q1 = w2 * ((o1 * o1).sum(1) / f + self_effect(x1)) / 2 + b2
     q2 = w2 * ((o2 * o2).sum(1) / f + self_effect(x2)) / 2 + b2
-    for _ in range(net.object_depth - 1):
-        root = np.sqrt(np.outer(q1, q2))
-        j1, j0 = _relu_j(k / root)
-        k = w2 * root * j1 + b2
-        t = w2 * t * j0 + k
-        q1, q2 = w2 * q1 / 2 + b2, w2 * q2 / 2 + b2
-    return k, t
+    return _relu_layers(k, t, q1, q2, net.object_depth - 1, w2, b2)
 
 
 #: One spec shared by the kernel tests below (compiled once per shape: ~1 s per relation layer).
