@@ -43,7 +43,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from ntkx.core.validation import check_choice
+from ntkx.core.validation import check_choice, check_nonnegative_int
 from ntkx.runner import Experiment, RunContext, cli_main, run_experiment
 
 __all__ = ["PARTS", "REPRODUCE", "ReproduceConfig", "reproduce_main", "run_reproduce"]
@@ -101,10 +101,7 @@ class ReproduceConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.quick, bool):
             raise ValueError(f"quick={self.quick!r} is not allowed; expected True or False.")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer):
-            raise ValueError(f"seed={self.seed!r} is not allowed; expected an integer >= 0.")
-        if self.seed < 0:
-            raise ValueError(f"seed={self.seed!r} is not allowed; expected an integer >= 0.")
+        check_nonnegative_int("seed", self.seed)
         parts = tuple(self.parts)
         if not parts:
             raise ValueError(f"parts={parts!r} is not allowed; expected at least one of {PARTS}.")

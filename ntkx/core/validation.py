@@ -46,6 +46,15 @@ def check_positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def check_nonnegative_int(name: str, value: Any, meaning: str = "") -> int:
+    """Return ``value`` as an int if it is an integer ``>= 0``, else raise ValueError
+    (``meaning``, e.g. ``"0: automatic"``, is added to the message)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+        note = f" ({meaning})" if meaning else ""
+        raise ValueError(f"{name}={_short(value)} is not allowed; expected an integer >= 0{note}.")
+    return int(value)
+
+
 def check_finite_number(
     name: str, value: Any, *, minimum: float | None = None, strict: bool = False
 ) -> float:
@@ -64,6 +73,19 @@ def check_finite_number(
             f"{name}={_short(value)} is not allowed; expected a real number {relation} {minimum}."
         )
     return number
+
+
+def check_positive_range(name: str, value: Any) -> tuple[float, float]:
+    """Return ``(low, high)`` as floats if ``value`` is a pair with ``0 < low <= high``, both
+    finite, else raise ValueError naming ``name``, ``name[0]`` or ``name[1]``."""
+    try:
+        lo, hi = value
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name}={_short(value)} is not allowed; expected a (low, high) pair."
+        ) from None
+    lo = check_finite_number(f"{name}[0]", lo, minimum=0.0, strict=True)
+    return lo, check_finite_number(f"{name}[1]", hi, minimum=lo)
 
 
 def as_inputs(name: str, x: Any, *, dim: int | None = None) -> np.ndarray:

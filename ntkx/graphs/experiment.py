@@ -55,7 +55,13 @@ import numpy as np
 from ntkx.core.protocol import Architecture
 from ntkx.core.solvers import kernel_regression
 from ntkx.core.training import train_adam
-from ntkx.core.validation import check_choice, check_finite_number, check_positive_int
+from ntkx.core.validation import (
+    check_choice,
+    check_finite_number,
+    check_nonnegative_int,
+    check_positive_int,
+    check_positive_range,
+)
 from ntkx.graphs.batch import GraphBatch
 from ntkx.graphs.gin import gin
 from ntkx.graphs.message_passing import AGGREGATIONS, gnn
@@ -190,16 +196,6 @@ def _size_range(name: str, value: Any) -> tuple[int, int]:
     hi = check_positive_int(f"{name}[1]", hi)
     if hi < lo:
         raise ValueError(f"{name}={(lo, hi)} is not allowed; expected min <= max.")
-    return lo, hi
-
-
-def _weight_range(name: str, value: Any) -> tuple[float, float]:
-    try:
-        lo, hi = value
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}={value!r} is not allowed; expected a (low, high) pair.") from None
-    lo = check_finite_number(f"{name}[0]", lo, minimum=0.0, strict=True)
-    hi = check_finite_number(f"{name}[1]", hi, minimum=lo)
     return lo, hi
 
 
@@ -381,13 +377,7 @@ class GraphConfig:
             set_(self, name, check_positive_int(name, getattr(self, name)))
         for name in ("mc_samples", "n_seeds", "lr_halving_every"):
             set_(self, name, check_positive_int(name, getattr(self, name)))
-        if isinstance(self.first_seed, bool) or not isinstance(self.first_seed, int | np.integer):
-            raise ValueError(
-                f"first_seed={self.first_seed!r} is not allowed; expected an integer >= 0."
-            )
-        if self.first_seed < 0:
-            raise ValueError(f"first_seed={self.first_seed} is not allowed; expected >= 0.")
-        set_(self, "first_seed", int(self.first_seed))
+        set_(self, "first_seed", check_nonnegative_int("first_seed", self.first_seed))
         set_(
             self,
             "init_scale",
@@ -400,15 +390,9 @@ class GraphConfig:
                 f"l1={self.l1} is not allowed with method={self.method!r}; expected l1=0 "
                 "(the L1 penalty acts on trained finite networks, method='finite')."
             )
-        if isinstance(self.eval_batch, bool) or not isinstance(self.eval_batch, int | np.integer):
-            raise ValueError(
-                f"eval_batch={self.eval_batch!r} is not allowed; expected an integer >= 0."
-            )
-        if self.eval_batch < 0:
-            raise ValueError(
-                f"eval_batch={self.eval_batch} is not allowed; expected an integer >= 0 "
-                "(0: automatic)."
-            )
+        set_(
+            self, "eval_batch", check_nonnegative_int("eval_batch", self.eval_batch, "0: automatic")
+        )
         set_(
             self,
             "feature_scale",
@@ -441,8 +425,8 @@ class GraphConfig:
             "test_sizes",
             tuple(_size_range(f"test_sizes[{i}]", b) for i, b in enumerate(bins)),
         )
-        set_(self, "weight_range", _weight_range("weight_range", self.weight_range))
-        set_(self, "test_weight_range", _weight_range("test_weight_range", self.test_weight_range))
+        for name in ("weight_range", "test_weight_range"):
+            set_(self, name, check_positive_range(name, getattr(self, name)))
         if self.train_graphs is None:
             _check_families("training", self.train_families, self.train_sizes[0], "train_sizes")
         for lo, hi in self.test_sizes:

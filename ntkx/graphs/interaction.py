@@ -70,7 +70,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ntkx.core.arccos import relu_maps
@@ -82,7 +81,7 @@ from ntkx.core.protocol import (
     partition_layers,
     validate_common_fields,
 )
-from ntkx.core.validation import as_inputs, check_positive_int
+from ntkx.core.validation import as_inputs, check_nonnegative_int, check_positive_int
 from ntkx.feedforward.mlp import MLP, mlp
 
 __all__ = ["InteractionNetwork", "interaction_network"]
@@ -128,12 +127,11 @@ class InteractionNetwork(Architecture):
         set_(self, "n_senders", check_positive_int("n_senders", self.n_senders))
         set_(self, "state_dim", check_positive_int("state_dim", self.state_dim))
         set_(self, "object_depth", check_positive_int("object_depth", self.object_depth))
-        e = self.edge_dim
-        if isinstance(e, bool) or not isinstance(e, int | np.integer) or e < 0:
-            raise ValueError(
-                f"edge_dim={e!r} is not allowed; expected an integer >= 0 (0: no edge features)."
-            )
-        set_(self, "edge_dim", int(e))
+        set_(
+            self,
+            "edge_dim",
+            check_nonnegative_int("edge_dim", self.edge_dim, "0: no edge features"),
+        )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         raise TypeError("InteractionNetwork is final; compose it instead of subclassing.")

@@ -60,7 +60,12 @@ from typing import Any, Final, NamedTuple
 import numpy as np
 from jaxtyping import Float
 
-from ntkx.core.validation import check_choice, check_finite_number, check_positive_int
+from ntkx.core.validation import (
+    check_choice,
+    check_finite_number,
+    check_positive_int,
+    check_positive_range,
+)
 
 __all__ = [
     "DT",
@@ -200,18 +205,6 @@ def simulate(
     return Trajectories(m, xs, vs)
 
 
-def _range(name: str, value: Any) -> tuple[float, float]:
-    try:
-        lo, hi = value
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}={value!r} is not allowed; expected a (low, high) pair.") from None
-    lo = check_finite_number(f"{name}[0]", lo, minimum=0.0, strict=True)
-    hi = check_finite_number(f"{name}[1]", hi, minimum=0.0, strict=True)
-    if hi < lo:
-        raise ValueError(f"{name}={value!r} is not allowed; expected low <= high.")
-    return lo, hi
-
-
 def orbit_scenes(
     n_scenes: int,
     seed: Any = 0,
@@ -235,8 +228,8 @@ def orbit_scenes(
         raise ValueError(f"n_bodies={n_bodies} is not allowed; expected at least 2.")
     center_mass = check_finite_number("center_mass", center_mass, minimum=0.0, strict=True)
     mass_factor = check_finite_number("mass_factor", mass_factor, minimum=0.0, strict=True)
-    m_lo, m_hi = _range("mass_range", mass_range)
-    d_lo, d_hi = _range("distance_range", distance_range)
+    m_lo, m_hi = check_positive_range("mass_range", mass_range)
+    d_lo, d_hi = check_positive_range("distance_range", distance_range)
     rng = np.random.default_rng(seed)
     k = n_bodies - 1
     masses = np.concatenate(

@@ -63,7 +63,12 @@ import numpy as np
 
 from ntkx.core.solvers import kernel_regression
 from ntkx.core.training import train_adam
-from ntkx.core.validation import check_choice, check_finite_number, check_positive_int
+from ntkx.core.validation import (
+    check_choice,
+    check_finite_number,
+    check_nonnegative_int,
+    check_positive_int,
+)
 from ntkx.graphs.interaction import InteractionNetwork, interaction_network
 from ntkx.graphs.nbody import (
     CLOSE_START_DISTANCE,
@@ -175,10 +180,7 @@ class NBodyConfig:
                 for i, f in enumerate(factors)
             ),
         )
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer):
-            raise ValueError(f"seed={self.seed!r} is not allowed; expected an integer >= 0.")
-        if self.seed < 0:
-            raise ValueError(f"seed={self.seed!r} is not allowed; expected an integer >= 0.")
+        check_nonnegative_int("seed", self.seed)
 
     def network(self, representation: str) -> InteractionNetwork:
         """The spec for one representation (2 senders, 5 state features, 2 or 0 edge ones)."""

@@ -39,7 +39,12 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.csgraph
 
-from ntkx.core.validation import check_choice, check_finite_number, check_positive_int
+from ntkx.core.validation import (
+    check_choice,
+    check_finite_number,
+    check_positive_int,
+    check_positive_range,
+)
 from ntkx.graphs.batch import GraphBatch, batch_graphs, check_graph, weighted_adjacency
 
 __all__ = [
@@ -543,8 +548,7 @@ def shortest_path_dataset(
         >>> data.labels.tolist(), data.batch.features[0, :3, 1:].tolist()
         ([4.0], [[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]])
     """
-    lo = check_finite_number("weight_range[0]", weight_range[0], minimum=0.0, strict=True)
-    hi = check_finite_number("weight_range[1]", weight_range[1], minimum=lo)
+    lo, hi = check_positive_range("weight_range", weight_range)
     feature_range = check_finite_number("feature_range", feature_range, minimum=0.0, strict=True)
     hops = None if max_hops is None else check_positive_int("max_hops", max_hops)
     check_choice("unique", unique, (True, False))
