@@ -1,0 +1,184 @@
+"""Shortest path at the paper's size within a wall-clock budget (issue 10, item 3), for a GPU lease.
+
+Xu et al. (ICLR 2021, arXiv 2009.11848, Section 4) train 3-layer per-edge GNNs with min
+readout on 10,000 graphs of 20-30 nodes (weights U[1, 5]), width 256, 300 epochs (Adam lr 0.005,
+batch 32, weight decay 1e-5, lr halved every 50 epochs) and test on 50-100 nodes with weights
+U[1, 10]. On two CPU cores one such epoch takes minutes (``graph_shortest_path_table.py
+--time-paper-epoch``); this script runs one variant (``--aggregation``, ``--l1``,
+``--message-relu``) at that size on whatever device jax has, with as many epochs as the budget
+allows (at most ``--epochs``):
+
+1. builds the network and times one compiled epoch on 128 graphs, scaled linearly to
+   ``--n-train`` (on an accelerator an epoch is dominated by the per-batch step, which is linear
+   in the number of batches);
+2. sets ``epochs = min(--epochs, (budget - reserve) / seconds_per_epoch)``, where ``reserve``
+   (``--reserve-s``) is kept for the data, the compilation and the test predictions;
+3. runs :func:`ntkx.graphs.experiment.run_graph_experiment` at that size, tested on general
+   (Erdos-Renyi) graphs of 50-100 nodes with weights U[1, 10] (and one axis at a time), on
+   ``--n-big`` graphs of 500 nodes, and on every family of
+   :data:`ntkx.graphs.sampling.FAMILIES` it never trained on (at 50-100 nodes);
+4. writes ``DIR/<tag>.json``: the epoch timing, the epochs chosen (``capped_by_budget``), the
+   device, and the experiment's record (train and test MAPE per set).
+
+Several variants can share one accelerator as separate processes (their per-batch steps are
+small and launch-bound); start each with ``XLA_PYTHON_CLIENT_PREALLOCATE=false``.
+
+Run::
+
+    python benchmarks/gpu_shortest_path.py --budget-s 240 --out DIR --aggregation min \\
+        --message-relu --tag min
+    python benchmarks/gpu_shortest_path.py --tiny --out /tmp/sp-tiny   # a CPU check in seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+from ntkx.graphs.experiment import GraphConfig, run_graph_experiment
+from ntkx.graphs.message_passing import gnn
+from ntkx.graphs.sampling import FAMILIES, shortest_path_dataset
+from ntkx.runner import save_json
+
+UNSEEN = tuple(f for f in FAMILIES if f != "general")
+#: The paper's shortest-path optimiser (arXiv 2009.11848, Appendix; paper-notes).
+PAPER = {"learning_rate": 0.005, "batch_size": 32, "weight_decay": 1e-5, "lr_halving_every": 50}
+
+
+def choose_epochs(budget_s: float, reserve_s: float, seconds_per_epoch: float, cap: int) -> int:
+    """Epochs that fit ``budget_s - reserve_s`` at ``seconds_per_epoch``, at most ``cap``, at
+    least 1."""
+    fit = int((budget_s - reserve_s) // max(seconds_per_epoch, 1e-9))
+    return max(1, min(cap, fit))
+
+
+def time_epoch(net: Any, n_train: int, batch_size: int) -> dict[str, float]:
+    """One compiled epoch on 128 training-like graphs (the second of two calls), scaled to
+    ``n_train`` graphs."""
+    from ntkx.core.training import train_adam
+
+    data = shortest_path_dataset(128, "general", 20, 30, seed=0)
+    p0 = net.init(jax.random.key(0), data.batch.features.shape[-1])
+    kw = dict(key=jax.random.key(1), learning_rate=0.005, epochs=1, batch_size=batch_size)
+    start = time.perf_counter()
+    train_adam(net, p0, data.batch, data.labels, **kw)
+    compile_s = time.perf_counter() - start
+    start = time.perf_counter()
+    train_adam(net, p0, data.batch, data.labels, **kw)
+    s128 = time.perf_counter() - start
+    return {"first_call_s": compile_s, "s_per_128": s128, "s_per_epoch": s128 * n_train / 128}
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, required=True, help="folder for <tag>.json")
+    p.add_argument("--tag", default=None, help="file name (default: the aggregation and L1)")
+    p.add_argument("--budget-s", type=float, default=240.0, help="wall-clock budget of the run")
+    p.add_argument("--reserve-s", type=float, default=90.0,
+                   help="part of the budget kept for data, compilation and tests")  # fmt: skip
+    p.add_argument("--aggregation", choices=("min", "sum", "max", "mean"), default="min")
+    p.add_argument("--l1", type=float, default=0.0, help="L1 penalty on the message MLPs")
+    p.add_argument("--message-relu", action="store_true", help="ReLU after each message MLP")
+    p.add_argument("--width", type=int, default=256)
+    p.add_argument("--n-train", type=int, default=10_000)
+    p.add_argument("--n-test", type=int, default=200, help="graphs per 50-100-node test set")
+    p.add_argument("--n-family", type=int, default=50, help="graphs per unseen family")
+    p.add_argument("--n-big", type=int, default=40, help="graphs of 500 nodes (0: none)")
+    p.add_argument("--epochs", type=int, default=300, help="at most this many epochs")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tiny", action="store_true", help="small sizes: a CPU check in seconds")
+    args = p.parse_args(argv)
+    for name in ("budget_s", "width", "n_train", "n_test", "epochs"):
+        if getattr(args, name) <= 0:
+            flag = "--" + name.replace("_", "-")
+            p.error(f"{flag}={getattr(args, name)} is not allowed; expected > 0")
+    if args.l1 < 0:
+        p.error(f"--l1={args.l1} is not allowed; expected >= 0")
+    start = time.perf_counter()
+    train_sizes, test_bin, big = (20, 30), (50, 100), 500
+    if args.tiny:
+        args.width, args.n_train, args.n_test, args.n_family, args.epochs = 8, 64, 8, 4, 2
+        args.n_big, args.reserve_s = min(args.n_big, 3), 0.0
+        train_sizes, test_bin, big = (6, 9), (12, 16), 30
+    tag = args.tag or f"{args.aggregation}_l1_{args.l1:g}"
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"{tag}.json"
+    record: dict[str, Any] = {
+        "schema": "ntkx-gpu-shortest-path/1",
+        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "device": str(jax.devices()[0].device_kind),
+        "backend": jax.default_backend(),
+        "jax": jax.__version__,
+        "load_start": os.getloadavg(),
+        "status": "running",
+    }
+    save_json(path, record)
+    try:
+        net = gnn(3, args.aggregation, "min", args.width, b_std=0.1, edge_weights=True,
+                  message_relu=args.message_relu)  # fmt: skip
+        timing = time_epoch(net, args.n_train, PAPER["batch_size"])
+        left = args.budget_s - (time.perf_counter() - start)
+        epochs = choose_epochs(left, args.reserve_s, timing["s_per_epoch"], args.epochs)
+        record.update(timing=timing, epochs=epochs, capped_by_budget=epochs < args.epochs)
+        print(f"[{tag}] {record['device']}: {timing['s_per_epoch']:.2f} s per epoch "
+              f"(estimate), {epochs} epochs", flush=True)  # fmt: skip
+        save_json(path, record)
+        rng = np.random.default_rng(12345)
+        tests = {
+            f: shortest_path_dataset(
+                args.n_family, [f], *test_bin, weight_range=(1.0, 10.0), seed=rng
+            )
+            for f in UNSEEN
+        }
+        if args.n_big:
+            tests[str(big)] = shortest_path_dataset(
+                args.n_big, "general", big, big, weight_range=(1.0, 10.0), seed=rng
+            )
+        config = GraphConfig(
+            task="shortest_path",
+            aggregations=(args.aggregation,),
+            readouts=("min",),
+            width=args.width,
+            n_train=args.n_train,
+            n_test=args.n_test,
+            train_sizes=train_sizes,
+            test_sizes=(test_bin,),
+            epochs=epochs,
+            l1=args.l1,
+            message_relu=args.message_relu,
+            first_seed=args.seed,
+            **PAPER,
+        )
+        t0 = time.perf_counter()
+        rec = run_graph_experiment(config, progress=False, tests=tests)
+        record["experiment_s"] = time.perf_counter() - t0
+        (arch,) = rec["metrics"]["architectures"].values()
+        record["summary"] = {
+            "train_mape": arch["train_mape_mean"],
+            "test_mape": arch["test_set_mape_mean"],
+            "epochs": epochs,
+            "finite_s": rec["timings"].get("finite_s"),
+        }
+        record["record"] = rec
+        record["status"] = "done"
+        print(f"[{tag}] train {arch['train_mape_mean']:.3g}%, tests:", flush=True)
+        for name, v in arch["test_set_mape_mean"].items():
+            print(f"[{tag}]   {name}: {v:.3g}%", flush=True)
+    except Exception:  # the device run has one try: keep the traceback in the JSON
+        record["status"] = "error"
+        record["error"] = traceback.format_exc()
+        print(record["error"], flush=True)
+    record["wall_s"] = time.perf_counter() - start
+    save_json(path, record)
+    return record
+
+
+if __name__ == "__main__":
+    main()
