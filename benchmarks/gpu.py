@@ -13,8 +13,10 @@ finished ones):
    float32 kernel on 64 sampled points against ntkx's float64 kernel of the same points.
 2. ``dense_solve``: the paper's feedforward size, n = 20,000 points on the unit sphere in
    d = 8, depth-2 ReLU NTK (``b_std = 1``), float64, ridge-free (the slow test
-   ``test_paper_size_solve_n20000``): ``ntkx.kernel`` then ``solve_kernel_system`` (SciPy on the
-   host, one LAPACK thread), and for reference jax's float64 Cholesky on the device.
+   ``test_paper_size_solve_n20000``): ``ntkx.kernel`` then ``solve_kernel_system`` with the
+   factorization on the host (SciPy, one LAPACK thread), the same call where ntkx places it
+   (``CHOLESKY_ON="auto"``: the device on a GPU), and for reference jax's bare float64
+   Cholesky solve on the device.
 3. ``cg_products``: one product ``K v`` (float32, depth-2 ReLU NTK with bias, d = 16) at
    n = 100,000 for several tile sizes; the fastest tile is used for part 4; at that tile the
    full product (every tile, ``symmetric=False``) is timed against the symmetric one (tiles
@@ -83,6 +85,7 @@ if str(ROOT) not in sys.path:  # the device machine runs from a bare checkout
     sys.path.insert(0, str(ROOT))
 
 import ntkx  # noqa: E402
+from ntkx.core import solvers  # noqa: E402
 from ntkx.core.iterative import (  # noqa: E402
     DEFAULT_TOL,
     conjugate_gradients,
@@ -277,9 +280,16 @@ def part_dense_solve(s: Sizes, deadline: float, tiny: bool) -> dict[str, Any]:
     start = time.perf_counter()
     k = ntkx.kernel(net, x, dtype="float64")
     t_kernel = time.perf_counter() - start
+    saved, solvers.CHOLESKY_ON = solvers.CHOLESKY_ON, "host"
+    try:
+        start = time.perf_counter()
+        alpha, diag = solve_kernel_system(k, y)
+        t_solve = time.perf_counter() - start
+    finally:
+        solvers.CHOLESKY_ON = saved
     start = time.perf_counter()
-    alpha, diag = solve_kernel_system(k, y)
-    t_solve = time.perf_counter() - start
+    alpha_auto, diag_auto = solve_kernel_system(k, y)  # ntkx's default: the device on a GPU
+    t_auto = time.perf_counter() - start
     residual = float(np.linalg.norm(k @ alpha - y) / np.linalg.norm(y))
     out: dict[str, Any] = {
         "n": n,
@@ -293,6 +303,9 @@ def part_dense_solve(s: Sizes, deadline: float, tiny: bool) -> dict[str, Any]:
         "condition_estimate": diag.condition_number,
         "residual": residual,
         "reported_residual": diag.residual,
+        "auto_solve_s": t_auto,
+        "auto_factored_on": diag_auto.factored_on,
+        "auto_alpha_rel_diff": float(np.linalg.norm(alpha_auto - alpha) / np.linalg.norm(alpha)),
     }
     if tiny:
         out["alpha"] = alpha.tolist()
@@ -477,7 +490,8 @@ def table(record: dict[str, Any]) -> str:
                 f"| dense solve | n = {p['n']:,}, d = {p['d']} sphere, depth-2 ReLU NTK, "
                 f"float64, ridge 0 | kernel {_fmt(p['kernel_s'])} s + solve "
                 f"{_fmt(p['solve_s'])} s ({p['path']}, one host thread), residual "
-                f"{_fmt(p['residual'], '.1e')}{dev_txt} |"
+                f"{_fmt(p['residual'], '.1e')}{dev_txt}; `solve_kernel_system` as ntkx "
+                f"places it ({p['auto_factored_on']}) {_fmt(p['auto_solve_s'])} s |"
             )
         elif name == "cg_products":
             for r in p["products"]:

@@ -466,3 +466,56 @@ def test_paper_size_solve_n20000():
     # evaluations of K alpha (~ eps ||K|| ||alpha|| relative to ||y||, 1e-12 absolute here).
     want = np.linalg.norm(r) / np.linalg.norm(y)
     np.testing.assert_allclose(diag.residual, want, rtol=1e-3, atol=1e-12)
+
+
+# --- where the Cholesky factorization runs (CHOLESKY_ON) --------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_device_cholesky_matches_independent_solve(monkeypatch, dtype):
+    # CHOLESKY_ON="device" factors with jax (here its CPU backend; on a GPU the same code runs
+    # there) and hands LAPACK the factor as an upper triangle. Against numpy's LU solve of the
+    # same float64 system, condition number 100: a backward-stable solve in float64 agrees to
+    # ~ kappa * n * eps = 100 * 60 * 2.2e-16 ~ 1e-12; in float32 (solve_dtype="float32") to
+    # ~ kappa * n * 6e-8 ~ 4e-4 (measured ~1e-5). The condition estimate is LAPACK's pocon on
+    # that factor: a lower bound of kappa_1 within a factor n of kappa_2 = 100.
+    from ntkx.core import solvers
+
+    monkeypatch.setattr(solvers, "CHOLESKY_ON", "device")
+    k = _known_spectrum(60, np.geomspace(0.01, 1.0, 60), seed=11)
+    y = np.random.default_rng(12).normal(size=(60, 2))
+    solve_dtype = np.dtype(dtype).name
+    alpha, diag = solve_kernel_system(k, y, solve_dtype=solve_dtype)
+    assert (diag.path, diag.factored_on) == ("cholesky", "device")
+    rtol = 1e-11 if dtype == np.float64 else 4e-4
+    np.testing.assert_allclose(alpha, np.linalg.solve(k, y), rtol=rtol, atol=rtol * 100)
+    assert 100 / 3 <= diag.condition_number <= 100 * 60
+    monkeypatch.setattr(solvers, "CHOLESKY_ON", "host")
+    _, host = solve_kernel_system(k, y, solve_dtype=solve_dtype)
+    assert host.factored_on == "host"
+
+
+def test_device_cholesky_failure_falls_back_like_lapack(monkeypatch):
+    # K = 1 1^T (rank one): jax's Cholesky fails (NaN factor) as LAPACK's does, and the solve
+    # must take the same fallback path, the eigendecomposition pseudo-inverse, whose answer
+    # (the minimum-norm least-squares solution: alpha = y_mean / n * 1 for this K) is exact.
+    from ntkx.core import solvers
+
+    monkeypatch.setattr(solvers, "CHOLESKY_ON", "device")
+    n = 12
+    k = np.ones((n, n))
+    y = np.arange(1.0, n + 1)
+    alpha, diag = solve_kernel_system(k, y)
+    assert diag.path == "eigh-pinv"
+    np.testing.assert_allclose(alpha, np.full(n, y.mean() / n), rtol=1e-12)
+
+
+def test_cholesky_place_is_validated(monkeypatch):
+    from ntkx.core import solvers
+
+    monkeypatch.setattr(solvers, "CHOLESKY_ON", "gpu")
+    with pytest.raises(ValueError, match=r"CHOLESKY_ON='gpu'.*auto.*device.*host"):
+        solve_kernel_system(np.eye(3), np.ones(3))
+    # "auto" on a CPU backend is the host (the device path is for accelerators).
+    monkeypatch.setattr(solvers, "CHOLESKY_ON", "auto")
+    assert solve_kernel_system(np.eye(3000), np.ones(3000))[1].factored_on == "host"
