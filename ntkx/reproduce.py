@@ -43,7 +43,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from ntkx.core.validation import check_choice, check_nonnegative_int
+from ntkx.core.validation import check_bool, check_choice, check_nonnegative_int
 from ntkx.runner import Experiment, RunContext, cli_main, run_experiment
 
 __all__ = ["PARTS", "REPRODUCE", "ReproduceConfig", "reproduce_main", "run_reproduce"]
@@ -99,8 +99,7 @@ class ReproduceConfig:
     """which experiments to run, in report order"""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.quick, bool):
-            raise ValueError(f"quick={self.quick!r} is not allowed; expected True or False.")
+        check_bool("quick", self.quick)
         check_nonnegative_int("seed", self.seed)
         parts = tuple(self.parts)
         if not parts:

@@ -59,7 +59,7 @@ from typing import Annotated, Any, Final
 import numpy as np
 
 from ntkx.core.progress import progress_bar
-from ntkx.core.validation import check_out_dir
+from ntkx.core.validation import check_bool, check_out_dir
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -466,8 +466,7 @@ def run_experiment(
     out = None if out_dir is None else _prepare_out_dir(out_dir, "out_dir")
     if data is not None and not isinstance(data, dict):
         raise ValueError(f"data has type {type(data).__name__}; expected a dict or None.")
-    if not isinstance(resume, bool):
-        raise ValueError(f"resume={resume!r} is not allowed; expected True or False.")
+    check_bool("resume", resume)
     restored = None
     if resume:
         if out is None:

@@ -543,8 +543,42 @@ def _apply_cases() -> list[Case]:
     return cases
 
 
-CASES = _spec_cases() + _init_cases() + _kernel_cases() + _solver_cases() + _training_cases()
-CASES += _data_and_metric_cases() + _apply_cases()
+#: Values no boolean flag may take: numbers and strings that equal or look like a bool.
+NOT_BOOL = [1, 0.0, "yes", None]
+
+
+def _bool_cases() -> list[Case]:
+    from ntkx.core.training import train_adam
+    from ntkx.graphs.experiment import GraphConfig
+    from ntkx.graphs.nbody_experiment import NBodyConfig
+    from ntkx.reproduce import ReproduceConfig
+
+    calls: dict[str, Callable[[Any], Any]] = {
+        "gnn(edge_weights)": lambda v: ntkx.gnn(1, edge_weights=v),
+        "gnn(message_relu)": lambda v: ntkx.gnn(1, message_relu=v),
+        "gin(self_loops)": lambda v: ntkx.gin(1, self_loops=v),
+        "GraphConfig(separate_axes)": lambda v: GraphConfig(separate_axes=v),
+        "GraphConfig(message_relu)": lambda v: GraphConfig(message_relu=v),
+        "GraphConfig(monte_carlo)": lambda v: GraphConfig(monte_carlo=v),
+        "NBodyConfig(residual)": lambda v: NBodyConfig(residual=v),
+        "ReproduceConfig(quick)": lambda v: ReproduceConfig(quick=v),
+        "shortest_path_dataset(unique)": lambda v: ntkx.shortest_path_dataset(
+            2, "general", 5, 6, unique=v
+        ),
+        "train_adam(drop_last)": lambda v: train_adam(
+            NET, PARAMS, X, Y, key=KEY, epochs=1, drop_last=v
+        ),
+    }
+    return [
+        (f"{label} = {bad!r}", lambda c=call, v=bad: c(v), ValueError,
+         f"{label.split('(')[1][:-1]}={bad!r}")
+        for label, call in calls.items()
+        for bad in NOT_BOOL
+    ]  # fmt: skip
+
+
+CASES = _spec_cases() + _init_cases() + _bool_cases() + _kernel_cases() + _solver_cases()
+CASES += _training_cases() + _data_and_metric_cases() + _apply_cases()
 
 
 @pytest.mark.parametrize(

@@ -57,7 +57,12 @@ from ntkx.core.kernels import kernel
 from ntkx.core.numerics import precision_context, resolve_dtype
 from ntkx.core.progress import progress_bar
 from ntkx.core.protocol import Architecture, Params, check_params
-from ntkx.core.validation import as_targets, check_finite_number, check_positive_int
+from ntkx.core.validation import (
+    as_targets,
+    check_bool,
+    check_finite_number,
+    check_positive_int,
+)
 
 __all__ = [
     "AdamState",
@@ -519,8 +524,7 @@ def train_adam(
     weight_decay = check_finite_number("weight_decay", weight_decay, minimum=0.0)
     if lr_halving_every is not None:
         lr_halving_every = check_positive_int("lr_halving_every", lr_halving_every)
-    if not isinstance(drop_last, bool):
-        raise ValueError(f"drop_last={drop_last!r} is not allowed; expected True or False.")
+    drop_last = check_bool("drop_last", drop_last)
     l1 = check_finite_number("l1", l1, minimum=0.0)
     eval_epochs = _eval_epochs(eval_at, epochs)
     if eval_epochs and evaluate is None:

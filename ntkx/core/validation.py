@@ -39,6 +39,15 @@ def check_choice(name: str, value: Any, allowed: Collection[Any]) -> Any:
     return value
 
 
+def check_bool(name: str, value: Any) -> bool:
+    """Return ``value`` as a bool if it is ``True`` or ``False`` (NumPy's too), else raise
+    ValueError: ``1``, ``0.0`` or ``"yes"`` compare equal to a bool or look like one, but a
+    flag given as a number is more likely a misplaced argument than a choice."""
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name}={_short(value)} is not allowed; expected True or False.")
+    return bool(value)
+
+
 def check_positive_int(name: str, value: Any) -> int:
     """Return ``value`` as an int if it is a positive integer, else raise ValueError."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:

@@ -56,6 +56,7 @@ from ntkx.core.protocol import Architecture
 from ntkx.core.solvers import kernel_regression
 from ntkx.core.training import train_adam
 from ntkx.core.validation import (
+    check_bool,
     check_choice,
     check_finite_number,
     check_nonnegative_int,
@@ -334,10 +335,10 @@ class GraphConfig:
             )
         check_choice("method", self.method, METHODS)
         check_choice("features", self.features, FEATURES)
-        check_choice("quick", self.quick, (True, False))
-        check_choice("monte_carlo", self.monte_carlo, (True, False))
-        check_choice("separate_axes", self.separate_axes, (True, False))
-        check_choice("message_relu", self.message_relu, (True, False))
+        check_bool("quick", self.quick)
+        check_bool("monte_carlo", self.monte_carlo)
+        check_bool("separate_axes", self.separate_axes)
+        check_bool("message_relu", self.message_relu)
         if self.message_relu and self.arch != "edge":
             raise ValueError(
                 f"message_relu=True is not allowed with arch={self.arch!r}; expected "
@@ -383,7 +384,7 @@ class GraphConfig:
             "init_scale",
             check_finite_number("init_scale", self.init_scale, minimum=0.0, strict=True),
         )
-        check_choice("normalize", self.normalize, (True, False))
+        check_bool("normalize", self.normalize)
         set_(self, "l1", check_finite_number("l1", self.l1, minimum=0.0))
         if self.l1 > 0 and self.method != "finite":
             raise ValueError(

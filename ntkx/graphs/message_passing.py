@@ -98,7 +98,7 @@ from ntkx.core.protocol import (
     partition_layers,
     validate_common_fields,
 )
-from ntkx.core.validation import check_choice, check_positive_int
+from ntkx.core.validation import check_bool, check_choice, check_positive_int
 from ntkx.graphs.batch import GraphArchitecture, GraphBatch
 
 __all__ = ["AGGREGATIONS", "GNN", "gnn"]
@@ -159,7 +159,7 @@ class GNN(GraphArchitecture):
         check_choice("aggregation", self.aggregation, AGGREGATIONS)
         check_choice("readout", self.readout, AGGREGATIONS)
         for name in ("edge_weights", "message_relu"):
-            check_choice(name, getattr(self, name), (True, False))
+            check_bool(name, getattr(self, name))
             object.__setattr__(self, name, bool(getattr(self, name)))
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -64,6 +64,7 @@ import numpy as np
 from ntkx.core.solvers import kernel_regression
 from ntkx.core.training import train_adam
 from ntkx.core.validation import (
+    check_bool,
     check_choice,
     check_finite_number,
     check_nonnegative_int,
@@ -151,8 +152,8 @@ class NBodyConfig:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        check_choice("quick", self.quick, (True, False))
-        check_choice("residual", self.residual, (True, False))
+        check_bool("quick", self.quick)
+        check_bool("residual", self.residual)
         check_choice("method", self.method, METHODS)
         for name in ("n_train", "n_test", "rollout_steps", "epochs"):
             if getattr(self, name) is None:

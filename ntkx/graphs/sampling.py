@@ -40,6 +40,7 @@ import scipy.sparse
 import scipy.sparse.csgraph
 
 from ntkx.core.validation import (
+    check_bool,
     check_choice,
     check_finite_number,
     check_positive_int,
@@ -422,7 +423,7 @@ def shortest_path_targets(
     if source not in graph:
         raise ValueError(f"source={source!r} is not a node of the graph.")
     hops_limit = None if max_hops is None else check_positive_int("max_hops", max_hops)
-    check_choice("unique", unique, (True, False))
+    check_bool("unique", unique)
     nodes = list(graph.nodes)
     index = {node: k for k, node in enumerate(nodes)}
     adj = weighted_adjacency("graph", graph, index, weight)
@@ -551,7 +552,7 @@ def shortest_path_dataset(
     lo, hi = check_positive_range("weight_range", weight_range)
     feature_range = check_finite_number("feature_range", feature_range, minimum=0.0, strict=True)
     hops = None if max_hops is None else check_positive_int("max_hops", max_hops)
-    check_choice("unique", unique, (True, False))
+    check_bool("unique", unique)
     rng = _rng(seed)
     out, feats, labels, fam = [], [], [], []
 
