@@ -8,9 +8,8 @@ U[1, 10]. On two CPU cores one such epoch takes minutes (``graph_shortest_path_t
 ``--message-relu``) at that size on whatever device jax has, with as many epochs as the budget
 allows (at most ``--epochs``):
 
-1. builds the network and times one compiled epoch on 128 graphs, scaled linearly to
-   ``--n-train`` (on an accelerator an epoch is dominated by the per-batch step, which is linear
-   in the number of batches);
+1. samples the training graphs and times one epoch on them (a first call compiles the epoch,
+   which the experiment's training reuses, a second one is timed);
 2. sets ``epochs = min(--epochs, (budget - reserve) / seconds_per_epoch)``, where ``reserve``
    (``--reserve-s``) is kept for the data, the compilation and the test predictions;
 3. runs :func:`ntkx.graphs.experiment.run_graph_experiment` at that size, tested on general
@@ -20,8 +19,10 @@ allows (at most ``--epochs``):
 4. writes ``DIR/<tag>.json``: the epoch timing, the epochs chosen (``capped_by_budget``), the
    device, and the experiment's record (train and test MAPE per set).
 
-Several variants can share one accelerator as separate processes (their per-batch steps are
-small and launch-bound); start each with ``XLA_PYTHON_CLIENT_PREALLOCATE=false``.
+Measured on an H100 (2026-11-28, an earlier version that compiled twice, three variants as
+concurrent processes sharing the card): the first, compiling call 72 s, an epoch 4.1-4.6 s
+(scaled from 128 graphs), so 300 epochs take about 21 minutes: run one variant per lease, with
+``--epochs`` what the lease allows (the learning rate still halves every 50 epochs).
 
 Run::
 
@@ -42,6 +43,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from ntkx.core.training import train_adam
 from ntkx.graphs.experiment import GraphConfig, run_graph_experiment
 from ntkx.graphs.message_passing import gnn
 from ntkx.graphs.sampling import FAMILIES, shortest_path_dataset
@@ -59,21 +61,18 @@ def choose_epochs(budget_s: float, reserve_s: float, seconds_per_epoch: float, c
     return max(1, min(cap, fit))
 
 
-def time_epoch(net: Any, n_train: int, batch_size: int) -> dict[str, float]:
-    """One compiled epoch on 128 training-like graphs (the second of two calls), scaled to
-    ``n_train`` graphs."""
-    from ntkx.core.training import train_adam
-
-    data = shortest_path_dataset(128, "general", 20, 30, seed=0)
+def time_epoch(net: Any, data: Any, batch_size: int) -> dict[str, float]:
+    """Two one-epoch trainings on the full training set: the first compiles the epoch (which
+    the experiment's training then reuses: ``train_adam`` caches it per architecture, data size
+    and batch size), the second is the epoch's time."""
     p0 = net.init(jax.random.key(0), data.batch.features.shape[-1])
     kw = dict(key=jax.random.key(1), learning_rate=0.005, epochs=1, batch_size=batch_size)
     start = time.perf_counter()
     train_adam(net, p0, data.batch, data.labels, **kw)
-    compile_s = time.perf_counter() - start
+    first = time.perf_counter() - start
     start = time.perf_counter()
     train_adam(net, p0, data.batch, data.labels, **kw)
-    s128 = time.perf_counter() - start
-    return {"first_call_s": compile_s, "s_per_128": s128, "s_per_epoch": s128 * n_train / 128}
+    return {"first_call_s": first, "s_per_epoch": time.perf_counter() - start}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -123,7 +122,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     try:
         net = gnn(3, args.aggregation, "min", args.width, b_std=0.1, edge_weights=True,
                   message_relu=args.message_relu)  # fmt: skip
-        timing = time_epoch(net, args.n_train, PAPER["batch_size"])
+        t0 = time.perf_counter()
+        train = shortest_path_dataset(args.n_train, "general", *train_sizes, seed=args.seed)
+        record["train_data_s"] = time.perf_counter() - t0
+        timing = time_epoch(net, train, PAPER["batch_size"])
         left = args.budget_s - (time.perf_counter() - start)
         epochs = choose_epochs(left, args.reserve_s, timing["s_per_epoch"], args.epochs)
         record.update(timing=timing, epochs=epochs, capped_by_budget=epochs < args.epochs)
@@ -146,9 +148,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             aggregations=(args.aggregation,),
             readouts=("min",),
             width=args.width,
-            n_train=args.n_train,
             n_test=args.n_test,
-            train_sizes=train_sizes,
             test_sizes=(test_bin,),
             epochs=epochs,
             l1=args.l1,
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             **PAPER,
         )
         t0 = time.perf_counter()
-        rec = run_graph_experiment(config, progress=False, tests=tests)
+        rec = run_graph_experiment(config, progress=False, train=train, tests=tests)
         record["experiment_s"] = time.perf_counter() - t0
         (arch,) = rec["metrics"]["architectures"].values()
         record["summary"] = {
