@@ -380,13 +380,15 @@ def part_cg_products(s: Sizes, deadline: float, tiny: bool) -> dict[str, Any]:
     return out
 
 
-def part_cg(s: Sizes, deadline: float, tiny: bool, block: int | None) -> dict[str, Any]:
+def part_cg(
+    s: Sizes, deadline: float, tiny: bool, block: int | None, ridge: float = CG_RIDGE
+) -> dict[str, Any]:
     n = s.cg_n
     x, y = cg_data(n, seed=4)
     b = y[:, None]
     net = ntkx.mlp(depth=2, b_std=0.1)
     t0 = time.perf_counter()
-    op = ntkx.KernelOperator(net, x, dtype="float32", ridge=CG_RIDGE, block_size=block)
+    op = ntkx.KernelOperator(net, x, dtype="float32", ridge=ridge, block_size=block)
     op.matvec(b)  # compile
     compile_s = time.perf_counter() - t0
     start = time.perf_counter()
@@ -401,7 +403,7 @@ def part_cg(s: Sizes, deadline: float, tiny: bool, block: int | None) -> dict[st
         "n": n,
         "d": D_CG,
         "dtype": "float32",
-        "ridge": CG_RIDGE,
+        "ridge": ridge,
         "tol": DEFAULT_TOL[np.dtype("float32")],
         "preconditioner": f"pivoted_cholesky rank {pre.rank}",
         "block": op.block,
@@ -530,9 +532,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--tiny", action="store_true", help="small n: a CPU test in seconds")
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
     parser.add_argument("--cg-block", type=int, default=None, help="tile side for part 4")
+    parser.add_argument("--cg-rank", type=int, default=None, help="preconditioner rank, part 4")
+    parser.add_argument("--cg-ridge", type=float, default=CG_RIDGE, help="ridge of part 4")
     args = parser.parse_args(argv)
     if args.budget_s <= 0:
         raise SystemExit(f"--budget-s={args.budget_s} is not allowed; expected seconds > 0.")
+    if args.cg_rank is not None and args.cg_rank < 1:
+        raise SystemExit(f"--cg-rank={args.cg_rank} is not allowed; expected an integer >= 1.")
+    if not args.cg_ridge > 0:
+        raise SystemExit(f"--cg-ridge={args.cg_ridge} is not allowed; expected a ridge > 0.")
     start = time.perf_counter()
     deadline = start + args.budget_s
     sizes = TINY if args.tiny else FULL
@@ -566,7 +574,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     if name == "cg":
                         probe = record["parts"].get("cg_products", {})
                         block = args.cg_block or probe.get("best_block")
-                        part = part_cg(sizes, deadline, args.tiny, block)
+                        if args.cg_rank is not None:
+                            sizes = dataclasses.replace(sizes, cg_rank=args.cg_rank)
+                        part = part_cg(sizes, deadline, args.tiny, block, args.cg_ridge)
                     else:
                         fn = {
                             "kernel_ratio": part_kernel_ratio,
