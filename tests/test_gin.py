@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+import gntk_reference as gntk_reference_module
 import jax
 import numpy as np
 import pytest
@@ -121,6 +122,28 @@ def test_tiles_sorted_by_size_and_trimmed_equal_the_reference():
                          strict=True):  # fmt: skip
         assert _rel(F * got.ntk, want[0]) <= TOL and _rel(F * got.nngp, want[1]) <= TOL
     np.testing.assert_array_equal(sym.ntk, sym.ntk.T)  # mirrored tiles: exactly symmetric
+
+
+def test_precomputed_self_variances_equal_the_reference():
+    # GIN.precompute (the engine computes it once per call and passes each tile's rows to
+    # kernel_fn; the agreement tests above go through that path) against the reference's
+    # per-ReLU variances of each graph with itself, diag(Sigma) in Du et al.'s scaling. ntkx's
+    # pre-activation variance is W_std^2 Sigma with its Sigma = the reference's / F: the one
+    # constant is 2 / F. Tolerance: the module's 1e-10 (both float64). Padded nodes hold 0.
+    rng = np.random.default_rng(5)
+    g = [_random_graph(rng, n) for n in (3, 6, 9)]
+    for scale in ("uniform", "degree"):
+        net = gin(3, 2, W_std=math.sqrt(2.0), neighbor_scale=scale)
+        settings = gntk_reference_module.reference_settings(4, 2, False, scale)
+        with precision_context(np.dtype(np.float64)):
+            got = np.asarray(net.precompute(cast_floats(_pad(g, 11), np.float64)))
+        assert got.shape == (3, 6, 11)
+        for i, graph in enumerate(g):
+            prepared = gntk_reference_module.prepare_graph(graph)
+            want = np.array(gntk_reference_module.self_variances(prepared, settings))
+            n = graph[0].shape[0]
+            assert _rel(got[i, :, :n] * F / 2, want) <= TOL
+            assert np.all(got[i, :, n:] == 0.0)
 
 
 def test_the_reference_comparison_can_fail(graphs):

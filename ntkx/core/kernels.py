@@ -221,8 +221,13 @@ def _fill(
     gets: tuple[str, ...],
     results: dict[str, np.ndarray],
     bar: Any,
+    pre: tuple[Any, Any] | None = None,
 ) -> dict[str, int]:
     """Compute every tile of ``block_fn`` into ``results`` (one array per ``get``).
+
+    ``pre``: the per-input results of :meth:`Architecture.precompute` for ``plan.x1`` and
+    ``plan.x2`` (:func:`_precompute`); each tile's rows of them are passed to ``block_fn`` after
+    its two inputs.
 
     Returns the number of non-finite entries written per ``get`` (each tile is checked while
     it is in cache: a min and a max, which propagate NaN and infinities, and a count only for
@@ -249,7 +254,11 @@ def _fill(
         na, nb = num_points(xa), num_points(xb)
         ta = cast_floats(pad_batch(trim(xa), plan.b1), plan.dtype)
         tb = ta if diagonal else cast_floats(pad_batch(trim(xb), plan.b2), plan.dtype)
-        return rows, cols, diagonal, na, nb, block_fn(ta, tb)
+        args = (ta, tb)
+        if pre is not None:
+            pa = _take(pre[0], rows, plan.b1)
+            args += (pa, pa if diagonal else _take(pre[1], cols, plan.b2))
+        return rows, cols, diagonal, na, nb, block_fn(*args)
 
     def write(rows: Any, cols: Any, diagonal: bool, na: int, nb: int, pair: Any) -> None:
         for g in gets:
@@ -288,6 +297,44 @@ def _fill(
     if pending is not None:
         write(*pending)
     return bad
+
+
+def _take(tree: Any, index: Any, size: int) -> Any:
+    """Rows ``index`` of every leaf of ``tree``, padded to ``size`` rows (as the tile inputs)."""
+    rows = jax.tree_util.tree_map(lambda leaf: leaf[index], tree)
+    return jax.tree_util.tree_map(jnp.asarray, pad_batch(rows, size))
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _precompute_fn(net: Architecture, dtype_name: str) -> Callable:
+    del dtype_name  # part of the cache key
+    return jax.jit(net.precompute)
+
+
+def _precompute(plan: _Plan, net: Architecture) -> tuple[Any, Any] | None:
+    """``net.precompute`` of every input of ``plan.x1`` and ``plan.x2`` (NumPy leaves, given
+    order), or None when the architecture precomputes nothing (its default).
+
+    Computed in chunks of one tile side (``plan.b1``, ``plan.b2``; the last chunk padded), so
+    that it needs no more memory than a tile and compiles one shape; call it inside the
+    dtype's :func:`~ntkx.core.numerics.precision_context`.
+    """
+    first = cast_floats(plan.x1[:1], plan.dtype)
+    if jax.eval_shape(net.precompute, first) is None:
+        return None
+    fn = _precompute_fn(net, plan.dtype.name)
+
+    def side(x: Any, block: int) -> Any:
+        parts = []
+        for i in range(0, num_points(x), block):
+            chunk = x[i : i + block]
+            got = fn(cast_floats(pad_batch(chunk, block), plan.dtype))
+            n = num_points(chunk)
+            parts.append(jax.tree_util.tree_map(lambda leaf, n=n: np.asarray(leaf)[:n], got))
+        return jax.tree_util.tree_map(lambda *leaves: np.concatenate(leaves), *parts)
+
+    pre1 = side(plan.x1, plan.b1)
+    return pre1, (pre1 if plan.symmetric else side(plan.x2, plan.b2))
 
 
 def _progress_bar(total: int, desc: str, enabled: bool | None) -> Any:
@@ -347,8 +394,8 @@ def _closed_form_fn(
     """
     del dtype_name  # part of the cache key: x64 tracing differs per dtype
 
-    def block(a: Any, b: Any) -> KernelPair:
-        ntk, nngp = net.kernel_fn(a, b)
+    def block(a: Any, b: Any, *pre: Any) -> KernelPair:
+        ntk, nngp = net.kernel_fn(a, b, *pre)  # pre: Architecture.precompute of a and b, or ()
         return KernelPair(ntk if "ntk" in gets else None, nngp if "nngp" in gets else None)
 
     return jax.jit(block)
@@ -428,8 +475,9 @@ def kernel_matrix(
     with precision_context(plan.dtype):
         wanted = tuple(sorted(gets)) if net.compile_per_kernel else ("nngp", "ntk")
         fn = _closed_form_fn(net, plan.dtype.name, wanted)
+        pre = _precompute(plan, net)
         with _progress_bar(len(_tiles(plan)), "kernel tiles", progress) as bar:
-            bad = _fill(plan, fn, gets, results, bar)
+            bad = _fill(plan, fn, gets, results, bar, pre)
     _check_finite(bad, plan.dtype, "closed-form")
     return _pack(gets, results, isinstance(get, str))
 

@@ -9,14 +9,17 @@ network wrapped by :func:`ntkx.from_stax`). It provides
   a parameter-free layer ``()``);
 * ``apply(params, x) -> (n, out_dim)`` — the finite network (jit-compatible);
 * ``kernel_fn(x1, x2) -> KernelPair(ntk, nngp)`` — a *pure* jax function giving
-  the infinite-width kernels between two blocks of inputs, both at once;
+  the infinite-width kernels between two blocks of inputs, both at once (with
+  ``precompute(x)``, the per-input quantities it would recompute in every tile, it is
+  also called as ``kernel_fn(x1, x2, pre1, pre2)``);
 * ``check_inputs(name, x, dim=None)`` — validation of a batch of inputs, and
   ``input_dim(x)`` — its feature size;
 
 and a few declarations the engine uses to plan work (:attr:`kernel_methods`,
 :meth:`pair_workspace_bytes`, :meth:`partition`, and for closed-form tiles
-:meth:`tile_order` and :meth:`trim_tile`: :class:`ntkx.GIN` groups graphs of similar
-size and pad each tile only to its largest graph). A *batch* of inputs is an
+:meth:`tile_order`, :meth:`trim_tile` and :meth:`precompute`: :class:`ntkx.GIN` groups
+graphs of similar size, pads each tile only to its largest graph, and computes each graph's
+self-variances once per call instead of once per tile). A *batch* of inputs is an
 array ``(n, d)`` for feedforward networks or a :class:`ntkx.GraphBatch`; every
 batch type supports ``len(x)``, slicing ``x[i:j]`` and integer-array indexing and
 is a jax pytree whose leaves share the leading axis ``n``.
@@ -142,8 +145,27 @@ class Architecture(abc.ABC):
         A pure jax function (jit-compiled by the engine) of two *validated*
         batches whose floating leaves already have the working dtype. Raises
         ValueError when the architecture has no closed form (then
-        ``"closed_form"`` is not in :attr:`kernel_methods`).
+        ``"closed_form"`` is not in :attr:`kernel_methods`). An architecture whose
+        :meth:`precompute` returns something also accepts ``kernel_fn(x1, x2, pre1, pre2)``
+        with those per-input results for ``x1`` and ``x2`` (and computes them itself
+        when called with two arguments).
         """
+
+    def precompute(self, x: Any) -> Any:
+        """Per-input quantities :meth:`kernel_fn` needs whatever the other input is.
+
+        A pure jax function of a validated batch (working dtype) returning a pytree whose
+        leaves have the batch's leading axis, or ``None`` (the default: nothing to
+        precompute). The engine's closed form computes it once per call for each side, in
+        chunks of one tile's inputs, and passes the rows of each tile as
+        ``kernel_fn(x1, x2, pre1, pre2)``, so that quantities of one input (the GIN's
+        self-variances of each graph) are not recomputed in every tile the input appears
+        in. It is computed on the untrimmed batch: :meth:`kernel_fn` must accept it for a
+        tile that :meth:`trim_tile` trimmed. The results must equal what ``kernel_fn(x1,
+        x2)`` computes on its own.
+        """
+        del x
+        return None
 
     @property
     def kernel_methods(self) -> tuple[str, ...]:
@@ -289,12 +311,14 @@ def num_points(x: Any) -> int:
 
 
 def pad_batch(x: Any, size: int) -> Any:
-    """Pad a batch to ``size`` inputs with copies of its first input (dropped by the caller).
+    """Pad a batch (or any pytree whose leaves share the leading axis, such as the results of
+    :meth:`Architecture.precompute`) to ``size`` inputs with copies of its first input
+    (dropped by the caller).
 
     Copies, never zeros: a zero input has an undefined angle and an empty graph
     no nodes.
     """
-    n = num_points(x)
+    n = len(jax.tree_util.tree_leaves(x)[0])  # a batch, or per-input results (precompute)
     if n == size:
         return x
 
