@@ -14,26 +14,20 @@ proofs_check's own measurements in ``tests/test_proofs_check.py``). Full sizes a
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import pathlib
 from types import ModuleType
 from typing import Any
 
 import pytest
+from scripts import load_script
 from verdicts import judged_verdicts
 
 from proofs_check import CheckResult
 
-EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
-
 
 def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"examples/{name}.py", name)
 
 
 def _run(name: str, argv: list[str]) -> dict[str, Any]:

@@ -8,26 +8,20 @@ threshold of a paper claim is written here. Full sizes are behind ``-m slow``.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import pathlib
 from typing import Any
 
 import numpy as np
 import pytest
+from scripts import load_script
 from verdicts import judged_verdicts
 
 from proofs_check import FIT_MAPE, CheckResult
 
-EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
-
 
 def _run(name: str, argv: list[str]) -> dict[str, Any]:
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main(argv)
+    return load_script(f"examples/{name}.py", name).main(argv)
 
 
 def _verdicts(res: dict[str, Any]) -> list[CheckResult]:

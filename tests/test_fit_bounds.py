@@ -9,22 +9,14 @@ in the span of the ``c + sum_edges g(deg u, deg v)`` design (so that class bound
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import jax
 import numpy as np
 import pytest
+from scripts import load_script
 
 import ntkx
 
-_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "graph_fit_recipes.py"
-_SPEC = importlib.util.spec_from_file_location("graph_fit_recipes", _PATH)
-assert _SPEC is not None and _SPEC.loader is not None
-recipes = importlib.util.module_from_spec(_SPEC)
-sys.modules.setdefault("graph_fit_recipes", recipes)  # dataclasses look their module up
-_SPEC.loader.exec_module(recipes)
+recipes = load_script("benchmarks/graph_fit_recipes.py", "graph_fit_recipes")
 
 
 def test_best_mape_hand_case() -> None:

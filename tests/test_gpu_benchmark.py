@@ -8,24 +8,17 @@ of the recorded times), never against wall-clock limits.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import references as ref
+from scripts import load_script
 
-_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu.py"
 EPS = np.finfo(np.float64).eps
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("ntkx_gpu_benchmark", _PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks its module up
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/gpu.py")
 
 
 def test_tiny_run_writes_every_part_with_numbers_that_match_references(tmp_path, capsys):

@@ -9,21 +9,14 @@ references in tests/test_graph_experiments.py and tests/test_metrics.py.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
-from pathlib import Path
 
-_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_shortest_path.py"
+from scripts import load_script
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("ntkx_gpu_shortest_path", _PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/gpu_shortest_path.py")
 
 
 def test_choose_epochs_is_the_budget_over_the_epoch_time():

@@ -9,22 +9,14 @@ was trained with, which number lands in which cell) in well under a second. The 
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
-
-_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "graph_shortest_path_table.py"
+from scripts import load_script
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("ntkx_sp_table", _PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/graph_shortest_path_table.py")
 
 
 def _stub(configs):
