@@ -430,3 +430,82 @@ def test_default_tiles_use_the_gins_cache_budget() -> None:
     assert (plan.b1, plan.b2) == (20, 20)
     mlp_plan = _plan(ntkx.mlp(), np.zeros((2500, 3)), None, "float64", None, 1, False, "x")
     assert mlp_plan.b1 == 834  # 1000-point target, split evenly: ceil(2500 / 1000) = 3 tiles
+
+
+def test_threaded_tiles_equal_one_thread_and_the_reference(monkeypatch) -> None:
+    """The engine computes the GIN's tiles from several host threads (GIN.tile_threads). Forced
+    to 3 threads whatever the machine's cores, on 8 graphs in tiles of 2 (10 symmetric tiles,
+    8 cross tiles): bitwise equal to one thread (tiles are independent, each written to its own
+    rows and columns), exactly symmetric, and equal to the Kronecker reference at 1e-10 in
+    float64. jax's x64 switch is thread-local, so a worker that forgot to enter it would
+    compute in float32 (~1e-7 relative error), far outside the tolerance."""
+    from ntkx.core import kernels as engine
+
+    rng = np.random.default_rng(7)
+    g1 = [_random_graph(rng, n) for n in (3, 7, 5, 9, 4, 6, 8, 3)]
+    g2 = [_random_graph(rng, n) for n in (5, 4, 8)]
+    net = gin(2, 2, W_std=math.sqrt(2.0))
+    kw = dict(num_layers=3, num_mlp_layers=2, jk=False, scale="uniform")
+    b1, b2 = _pad(g1, 9), _pad(g2, 8)
+    runs = {}
+    for threads in (1, 3):
+        monkeypatch.setattr(engine, "_thread_count", lambda net, t=threads: t)
+        runs[threads] = (
+            ntkx.kernel(net, b1, get=("ntk", "nngp"), dtype="float64", block_size=2),
+            ntkx.kernel(net, b1, b2, ("ntk", "nngp"), dtype="float64", block_size=2),
+        )
+    for one, three in zip(runs[1], runs[3], strict=True):
+        np.testing.assert_array_equal(three.ntk, one.ntk)
+        np.testing.assert_array_equal(three.nngp, one.nngp)
+    sym, cross = runs[3]
+    np.testing.assert_array_equal(sym.ntk, sym.ntk.T)
+    for got, want in zip((sym, cross), (gntk_reference(g1, g1, **kw), gntk_reference(g1, g2, **kw)),
+                         strict=True):  # fmt: skip
+        assert _rel(F * got.ntk, want[0]) <= TOL and _rel(F * got.nngp, want[1]) <= TOL
+
+
+def test_an_error_in_a_tile_thread_reaches_the_caller(monkeypatch) -> None:
+    # A failing tile in a worker thread is raised in the caller (not lost in the pool), and the
+    # remaining tiles are cancelled.
+    from ntkx.core import kernels as engine
+
+    calls = []
+    real = engine._closed_form_fn
+
+    def failing(net, dtype_name, wanted):
+        fn = real(net, dtype_name, wanted)
+
+        def block(*args):
+            calls.append(1)
+            if len(calls) == 3:
+                raise RuntimeError("tile 3 failed")
+            return fn(*args)
+
+        return block
+
+    monkeypatch.setattr(engine, "_thread_count", lambda net: 2)
+    monkeypatch.setattr(engine, "_closed_form_fn", failing)
+    rng = np.random.default_rng(8)
+    batch = _pad([_random_graph(rng, n) for n in (3, 4, 5, 6, 3, 4, 5, 6)], 6)
+    with pytest.raises(RuntimeError, match="tile 3 failed"):
+        ntkx.kernel(gin(1, 1), batch, dtype="float64", block_size=1)
+    assert len(calls) < 36  # 36 symmetric tiles of one graph: the rest were cancelled
+
+
+def test_tile_thread_count(monkeypatch) -> None:
+    # tile_threads is capped by the usable cores, is 1 on accelerators, and a bad value is
+    # refused by name.
+    from ntkx.core import kernels as engine
+
+    net = gin(1, 1)
+    assert net.tile_threads == 2 and ntkx.mlp().tile_threads == 1
+    monkeypatch.setattr(engine.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert engine._thread_count(net) == 1
+    monkeypatch.setattr(engine.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    assert engine._thread_count(net) == 2
+    monkeypatch.setattr(engine.jax, "default_backend", lambda: "gpu")
+    assert engine._thread_count(net) == 1
+    monkeypatch.setattr(engine.jax, "default_backend", lambda: "cpu")
+    monkeypatch.setattr(GIN, "tile_threads", 0)
+    with pytest.raises(ValueError, match="tile_threads=0"):
+        engine._thread_count(net)

@@ -25,9 +25,12 @@ concrete network. Precision and dtypes: :mod:`ntkx.core.numerics`.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import functools
 import math
+import os
+import threading
 from collections.abc import Callable
 from typing import Any, Final, NamedTuple
 
@@ -163,6 +166,8 @@ class _Plan(NamedTuple):
     order1: np.ndarray | None = None
     order2: np.ndarray | None = None
     trim: Callable[[Any], Any] | None = None
+    #: Tiles computed at once, each from its own host thread (:func:`_thread_count`).
+    threads: int = 1
 
 
 def _plan(
@@ -189,11 +194,12 @@ def _plan(
         block = check_positive_int("block_size", block_size)
         b1, b2 = min(block, n1), min(block, n2)
     itemsize = 8 if what == "monte_carlo" else np_dtype.itemsize
+    threads = _thread_count(net) if what == "closed-form" else 1
     check_memory(
         f"a ({n1}, {n2}) {np_dtype.name} {what} kernel",
         {
             "result": 0 if have_out else n_results * n1 * n2 * itemsize,
-            "workspace": per_pair * b1 * b2,
+            "workspace": per_pair * b1 * b2 * threads,
         },
         "Use fewer points, dtype='float32', a smaller block_size, or pass "
         "out=np.memmap(...) to write the matrix to disk.",
@@ -204,7 +210,19 @@ def _plan(
         return _Plan(x1, x2, symmetric, n1, n2, b1, b2, np_dtype)
     order1 = net.tile_order(x1)
     order2 = order1 if symmetric else net.tile_order(x2)
-    return _Plan(x1, x2, symmetric, n1, n2, b1, b2, np_dtype, order1, order2, net.trim_tile)
+    return _Plan(
+        x1, x2, symmetric, n1, n2, b1, b2, np_dtype, order1, order2, net.trim_tile, threads
+    )
+
+
+def _thread_count(net: Architecture) -> int:
+    """Host threads for closed-form tiles: ``net.tile_threads`` on a CPU backend, capped by
+    the usable cores; 1 on accelerators (one device queue: host threads add nothing)."""
+    if jax.default_backend() != "cpu":
+        return 1
+    wanted = check_positive_int("tile_threads", net.tile_threads)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(wanted, cores or 1))
 
 
 def _tiles(plan: _Plan) -> list[tuple[int, int]]:
@@ -238,6 +256,7 @@ def _fill(
     an ulp).
     """
     bad = dict.fromkeys(gets, 0)
+    lock = threading.Lock()
     trim = plan.trim or (lambda x: x)
     strip = 128  # rows per strip when a diagonal tile mirrors its upper triangle in place
 
@@ -265,7 +284,8 @@ def _fill(
             tile = np.asarray(getattr(pair, g))[:na, :nb]
             if not (np.isfinite(tile.min()) and np.isfinite(tile.max())):
                 count = int(tile.size - np.count_nonzero(np.isfinite(tile)))
-                bad[g] += count if diagonal or not plan.symmetric else 2 * count
+                with lock:
+                    bad[g] += count if diagonal or not plan.symmetric else 2 * count
             out = results[g]
             if isinstance(rows, slice) and isinstance(cols, slice):
                 out[rows, cols] = tile
@@ -284,18 +304,40 @@ def _fill(
                 out[np.ix_(rows, cols)] = tile
                 if plan.symmetric and not diagonal:
                     out[np.ix_(cols, rows)] = tile.T
-        bar.update(1)
+        with lock:
+            bar.update(1)
 
-    # One tile ahead: jax computes tile k + 1 (dispatch is asynchronous) while NumPy copies
-    # tile k, so the copies and checks overlap the kernel's arithmetic.
-    pending = None
-    for i, j in _tiles(plan):
-        job = dispatch(i, j)
+    tiles = _tiles(plan)
+    threads = min(plan.threads, len(tiles))
+    if threads <= 1:
+        # One tile ahead: jax computes tile k + 1 (dispatch is asynchronous) while NumPy
+        # copies tile k, so the copies and checks overlap the kernel's arithmetic.
+        pending = None
+        for i, j in tiles:
+            job = dispatch(i, j)
+            if pending is not None:
+                write(*pending)
+            pending = job
         if pending is not None:
             write(*pending)
-        pending = job
-    if pending is not None:
-        write(*pending)
+        return bad
+
+    # Several tiles at once: each thread dispatches its tile and waits for it, so tiles whose
+    # XLA work runs on one core (the GIN's batched products) overlap.
+    def work(tile: tuple[int, int]) -> None:
+        # jax's x64 and matmul-precision settings are thread-local: enter them again here.
+        with precision_context(plan.dtype):
+            write(*dispatch(*tile))
+
+    with concurrent.futures.ThreadPoolExecutor(threads, "ntkx-tile") as pool:
+        futures = [pool.submit(work, t) for t in tiles]
+        try:
+            for f in futures:
+                f.result()
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
     return bad
 
 

@@ -212,6 +212,13 @@ class Architecture(abc.ABC):
     #: Graph networks compute both in one pass and compile slowly: they set False.
     compile_per_kernel: bool = True
 
+    #: How many tiles the engine's closed form computes at once on a CPU backend, each from
+    #: its own host thread (capped by the cores; always 1 on accelerators). The default 1 suits
+    #: kernels made of elementwise work, which XLA already spreads over the cores: two threads
+    #: made the ReLU MLP's kernel 1.2-1.4x slower on 2 cores. The GIN sets 2: its batched
+    #: products run on one core each, and two threads ran its 120-graph benchmark 1.1x faster.
+    tile_threads: ClassVar[int] = 1
+
     def tile_order(self, x: Any) -> np.ndarray | None:
         """The order in which the engine groups the inputs of a validated batch into tiles.
 

@@ -290,6 +290,13 @@ class GIN(GraphArchitecture):
     #: sides 4-16 were within the run's noise of each other (0.071-0.088 and 0.46-0.48 ms).
     tile_budget_bytes: ClassVar[int | None] = 48 * 2**20
 
+    #: Two tiles at once (engine host threads, CPU only): a tile's batched aggregation product
+    #: runs on one core (~43 GFLOP/s, 0.9 of a tile's 4.5 ms at 20 graphs of 29 nodes, depth
+    #: 2), so two threads keep both cores busy. 120 graphs of 20-29 nodes (2-core CPU, load ~0,
+    #: best of 10): 1 thread 0.0130-0.0134 ms per pair, 2 threads 0.0116-0.0122, 3 the same as
+    #: 2; with 2 threads the tile side 20 stayed best (12: 0.0150, 15: 0.0130, 24: 0.0164).
+    tile_threads: ClassVar[int] = 2
+
     def pair_workspace_bytes(self, x1: GraphBatch, x2: GraphBatch, itemsize: int) -> int:
         """Temporary memory of :meth:`kernel_fn` per pair of graphs (engine tile planning).
 
