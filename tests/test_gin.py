@@ -107,21 +107,33 @@ def test_tiles_sorted_by_size_and_trimmed_equal_the_reference():
     # 14. Every entry must still equal the Kronecker reference at the place of its graphs
     # (1e-10 relative, the module's tolerance): a wrong permutation or a trimmed real node
     # would move values between entries or change them.
-    rng = np.random.default_rng(11)
-    g1 = [_random_graph(rng, n) for n in (3, 4, 9, 3, 12, 4, 10, 3)]
-    g2 = [_random_graph(rng, n) for n in (5, 11, 3)]
-    net = gin(2, 1, W_std=math.sqrt(2.0))
-    kw = dict(num_layers=3, num_mlp_layers=1, jk=False, scale="uniform")
+    g1, g2, net, kw = _two_sets(11, (3, 4, 9, 3, 12, 4, 10, 3), (5, 11, 3), mlp_depth=1)
     b1, b2 = _pad(g1, 16), _pad(g2, 14)
     trimmed = [net.trim_tile(b1[net.tile_order(b1)[i : i + 3]]) for i in (0, 3, 6)]
     assert [t.features.shape[1] for t in trimmed] == [4, 12, 12]
     assert net.trim_tile(b2).features.shape[1] == 14
     sym = ntkx.kernel(net, b1, get=("ntk", "nngp"), dtype="float64", block_size=3)
     cross = ntkx.kernel(net, b1, b2, ("ntk", "nngp"), dtype="float64", block_size=3)
-    for got, want in zip((sym, cross), (gntk_reference(g1, g1, **kw), gntk_reference(g1, g2, **kw)),
-                         strict=True):  # fmt: skip
-        assert _rel(F * got.ntk, want[0]) <= TOL and _rel(F * got.nngp, want[1]) <= TOL
+    _assert_reference(sym, cross, g1, g2, kw)
     np.testing.assert_array_equal(sym.ntk, sym.ntk.T)  # mirrored tiles: exactly symmetric
+
+
+def _two_sets(seed, sizes1, sizes2, mlp_depth):
+    """Two lists of random graphs, ``gin(2, mlp_depth)`` with Du et al.'s settings and the
+    matching reference keywords."""
+    rng = np.random.default_rng(seed)
+    g1 = [_random_graph(rng, n) for n in sizes1]
+    g2 = [_random_graph(rng, n) for n in sizes2]
+    kw = dict(num_layers=3, num_mlp_layers=mlp_depth, jk=False, scale="uniform")
+    return g1, g2, gin(2, mlp_depth, W_std=math.sqrt(2.0)), kw
+
+
+def _assert_reference(sym, cross, g1, g2, kw):
+    """``sym`` (g1 with itself) and ``cross`` (g1 against g2) equal the Kronecker reference
+    up to the constant F, at the module's tolerance."""
+    refs = (gntk_reference(g1, g1, **kw), gntk_reference(g1, g2, **kw))
+    for got, want in zip((sym, cross), refs, strict=True):
+        assert _rel(F * got.ntk, want[0]) <= TOL and _rel(F * got.nngp, want[1]) <= TOL
 
 
 def test_precomputed_self_variances_equal_the_reference():
@@ -441,11 +453,7 @@ def test_threaded_tiles_equal_one_thread_and_the_reference(monkeypatch) -> None:
     compute in float32 (~1e-7 relative error), far outside the tolerance."""
     from ntkx.core import kernels as engine
 
-    rng = np.random.default_rng(7)
-    g1 = [_random_graph(rng, n) for n in (3, 7, 5, 9, 4, 6, 8, 3)]
-    g2 = [_random_graph(rng, n) for n in (5, 4, 8)]
-    net = gin(2, 2, W_std=math.sqrt(2.0))
-    kw = dict(num_layers=3, num_mlp_layers=2, jk=False, scale="uniform")
+    g1, g2, net, kw = _two_sets(7, (3, 7, 5, 9, 4, 6, 8, 3), (5, 4, 8), mlp_depth=2)
     b1, b2 = _pad(g1, 9), _pad(g2, 8)
     runs = {}
     for threads in (1, 3):
@@ -459,9 +467,7 @@ def test_threaded_tiles_equal_one_thread_and_the_reference(monkeypatch) -> None:
         np.testing.assert_array_equal(three.nngp, one.nngp)
     sym, cross = runs[3]
     np.testing.assert_array_equal(sym.ntk, sym.ntk.T)
-    for got, want in zip((sym, cross), (gntk_reference(g1, g1, **kw), gntk_reference(g1, g2, **kw)),
-                         strict=True):  # fmt: skip
-        assert _rel(F * got.ntk, want[0]) <= TOL and _rel(F * got.nngp, want[1]) <= TOL
+    _assert_reference(sym, cross, g1, g2, kw)
 
 
 def test_an_error_in_a_tile_thread_reaches_the_caller(monkeypatch) -> None:
