@@ -71,6 +71,14 @@ CAUSES: dict[str, tuple[gfr.Recipe, tuple[str, ...]]] = {
         dataclasses.replace(BASE, feature_scale=10.0, weight_decay=1e-4),
         ("general",),
     ),
+    "feature scale 10 + weight decay 3e-4": (
+        dataclasses.replace(BASE, feature_scale=10.0, weight_decay=3e-4),
+        ("general",),
+    ),
+    "feature scale 10 + weight decay 1e-3": (
+        dataclasses.replace(BASE, feature_scale=10.0, weight_decay=1e-3),
+        ("general",),
+    ),
 }
 #: Diagonal probe degrees (complete graphs K_{d+1}).
 DEGREES = (4, 10, 20, 29, 50, 100, 199)
