@@ -117,3 +117,25 @@ def test_the_reference_catches_a_wrong_recursion(graphs):
     finally:
         graph_reference._group_coefficients = original
     assert np.max(np.abs(got.ntk - ntk_plain)) / np.max(ntk) > 1e-3
+
+
+def test_threaded_tiles_equal_the_reference(graphs, monkeypatch):
+    # The engine computes the GNN's closed-form tiles from two host threads on CPU
+    # (GNN.tile_threads = 2). Forced to 3 threads on tiles of one graph (10 symmetric tiles,
+    # float64): equal to the edge-loop reference at TOL (a thread computing in float32, jax's
+    # x64 switch being thread-local, would be ~1e-7 off) and bitwise equal to one thread.
+    from ntkx.core import kernels as engine
+
+    g1, _ = graphs
+    net = ntkx.gnn(2, "sum", "sum", 16, b_std=0.3, edge_weights=True)
+    got = {}
+    for threads in (1, 3):
+        monkeypatch.setattr(engine, "_thread_count", lambda net, t=threads: t)
+        got[threads] = ntkx.kernel(net, _pad(g1, 8), get=("ntk", "nngp"), dtype="float64",
+                                   block_size=1)  # fmt: skip
+    ref = gnn_kernel_reference(g1, g1, depth=2, aggregation="sum", readout="sum",
+                               edge_weights=True, W_std=1.0, b_std=0.3)  # fmt: skip
+    assert net.tile_threads == 2
+    for k, want in zip(("ntk", "nngp"), ref, strict=True):
+        np.testing.assert_array_equal(getattr(got[3], k), getattr(got[1], k))
+        assert np.max(np.abs(getattr(got[3], k) - want)) / np.max(np.abs(want)) <= TOL

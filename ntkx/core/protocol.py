@@ -215,8 +215,9 @@ class Architecture(abc.ABC):
     #: How many tiles the engine's closed form computes at once on a CPU backend, each from
     #: its own host thread (capped by the cores; always 1 on accelerators). The default 1 suits
     #: kernels made of elementwise work, which XLA already spreads over the cores: two threads
-    #: made the ReLU MLP's kernel 1.2-1.4x slower on 2 cores. The GIN sets 2: its batched
-    #: products run on one core each, and two threads ran its 120-graph benchmark 1.1x faster.
+    #: made the ReLU MLP's kernel 1.2-1.4x slower on 2 cores. The GIN and the per-edge GNN set
+    #: 2: their batched products run on one core each, and two threads ran their benchmarks
+    #: 1.1x and 1.2-1.3x faster.
     tile_threads: ClassVar[int] = 1
 
     def tile_order(self, x: Any) -> np.ndarray | None:
