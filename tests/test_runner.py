@@ -412,7 +412,8 @@ from ntkx.runner import Experiment, cli_main
 
 @dataclasses.dataclass(frozen=True)
 class C:
-    units: int = 50
+    units: int = 20_000  # 1,000 s: the run cannot finish before the test's Ctrl-C, even when a
+    # loaded machine delays the test process by seconds (50 units once finished first)
 
 def run(config, ctx):
     for unit in ctx.progress(range(config.units)):
@@ -437,14 +438,19 @@ def test_real_ctrl_c_exits_130_with_one_line(tmp_path: Path) -> None:
         text=True,
     )
     partial = tmp_path / "partial.json"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (
-        partial.exists() and "unit_2" in partial.read_text()
-    ):
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGINT)
-    os.kill(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C can arrive twice (uv run forwards)
-    _, err = proc.communicate(timeout=120)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (
+            partial.exists() and "unit_2" in partial.read_text()
+        ):
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGINT)
+        os.kill(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C can arrive twice (uv forwards)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:  # never leave the 1,000 s child behind a failed test
+            proc.kill()
+            proc.wait()
     assert proc.returncode == 130, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "ntkx slow: interrupted after" in lines[0], err
