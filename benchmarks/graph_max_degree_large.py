@@ -34,7 +34,8 @@ the same runs). ``--quick`` is a smoke test (tiny sizes, numbers meaningless).
 At the issue's size and beyond (2026-11-28, ``--epochs 250``, 190-200-node MAPE on seeds
 0 / 1 / 2): feature scale 10 with weight decay 1e-4 on 2,000 graphs 2.97 / 8.04 / 5.2%, with
 3e-4 3.77 / 7.65 / 13.1%, with 1e-3 4.68 / 8.85 / 8.16%; with 1e-4 on 5,000 graphs (the
-paper's count, ``--n-train 5000``) 5.15 / 6.18 / 4.18%.
+paper's count, ``--n-train 5000``) 5.15 / 6.18 / 4.18%, with 3e-4 on 5,000 graphs
+(2026-11-29) 4.27 / 6.12 / 4.17%.
 
 Run: ``uv run python benchmarks/graph_max_degree_large.py [--seeds 0 1 2] [--causes baseline
 weight_decay] [--n-train 2000 --epochs 250] [--quick]``.
