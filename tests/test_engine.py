@@ -59,6 +59,55 @@ def test_both_kernels_in_one_pass_equal_separate_calls(name, graphs):
                     np.testing.assert_allclose(got, one, rtol=1e-12)
 
 
+@pytest.mark.parametrize("x2_is_none", [True, False])
+def test_kept_jacobians_equal_per_tile_jacobians_and_are_computed_once(
+    x2_is_none, graphs, monkeypatch
+):
+    """Finite-network kernels over several tiles keep every input's Jacobian for the call
+    (kernels._keeps_jacobians) instead of recomputing both blocks' Jacobians in each tile.
+    Reference: the same networks through neural-tangents' empirical NTK on one tile
+    (block_size above n). Same Jacobians, other summation order: float64 rounding (1e-12)."""
+    from ntkx.core import kernels
+
+    net = ntkx.gnn(2, "min", "min", 16, b_std=0.1, edge_weights=True)  # no closed form
+    x1, x2 = graphs[0].batch, (None if x2_is_none else graphs[1].batch)
+    kw = {"key": jax.random.key(3), "n_samples": 2, "dtype": "float64"}
+    inputs = []
+    real_fn = kernels._jacobian_fn
+
+    def counting_fn(*args):
+        fn = real_fn(*args)
+
+        def rows(params, x):
+            inputs.append(len(x))
+            return fn(params, x)
+
+        return rows
+
+    monkeypatch.setattr(kernels, "_jacobian_fn", counting_fn)
+    kept = ntkx.kernel(net, x1, x2, ("ntk", "nngp"), "monte_carlo", block_size=2, **kw)
+    n_inputs = len(x1) + (0 if x2 is None else len(x2))
+    # each input once per network: chunks of 2 (the last padded to 2)
+    assert sum(inputs) == 2 * sum(-(-len(x) // 2) * 2 for x in (x1, x2) if x is not None)
+    assert sum(inputs) < 2 * n_inputs + 2 * 2
+    one_tile = ntkx.kernel(net, x1, x2, ("ntk", "nngp"), "monte_carlo", block_size=64, **kw)
+    assert len(inputs) == 2 * (-(-len(x1) // 2) + (0 if x2 is None else -(-len(x2) // 2)))
+    for g in ("ntk", "nngp"):
+        got, want = getattr(kept, g), getattr(one_tile, g)
+        scale = np.abs(want.mean).max()
+        np.testing.assert_allclose(got.mean, want.mean, rtol=1e-12, atol=1e-12 * scale)
+        np.testing.assert_allclose(got.stderr, want.stderr, rtol=1e-9, atol=1e-12 * scale)
+        if x2 is None:
+            np.testing.assert_array_equal(got.mean, got.mean.T)
+    # Over the budget, tiles compute their own Jacobians again: the same matrix.
+    monkeypatch.setattr(kernels, "JACOBIAN_BUDGET", 0)
+    calls = len(inputs)
+    tiled = ntkx.kernel(net, x1, x2, "ntk", "monte_carlo", block_size=2, **kw)
+    assert len(inputs) == calls  # the kept-Jacobian function was not used
+    scale = np.abs(one_tile.ntk.mean).max()
+    np.testing.assert_allclose(tiled.mean, one_tile.ntk.mean, rtol=1e-12, atol=1e-12 * scale)
+
+
 @pytest.mark.parametrize("name", ["mlp", "gnn_sum"])
 def test_tiles_do_not_change_the_matrix(name, graphs):
     net = _nets()[name]

@@ -280,17 +280,22 @@ def _jacobian_ntk(net, params, x1, x2):
     return np.asarray(jnp.einsum("akp,bkp->ab", j1, j2) / j1.shape[1])
 
 
+@pytest.mark.parametrize("block_size", [None, 2])  # one tile (neural-tangents) / kept Jacobians
 @pytest.mark.parametrize("trainable", ["all", "first", "last"])
-def test_empirical_ntk_equals_independent_jacobian_contraction(trainable, key):
+def test_empirical_ntk_equals_independent_jacobian_contraction(trainable, block_size, key):
     # Same network, same parameters, same number by two routes: float64 rounding (1e-12).
     net = ntkx.mlp(depth=3, width=24, b_std=0.3, trainable=trainable, out_dim=2)
     x1, x2 = _points(5, 3, seed=1), _points(4, 3, seed=2)
     params = net.init(key, 3)
-    got = empirical_kernel(net, params, x1, x2, dtype="float64")
     with jax.enable_x64(True):
         params64 = jax.tree_util.tree_map(lambda p: jnp.asarray(p, jnp.float64), params)
         want = _jacobian_ntk(net, params64, jnp.asarray(x1), jnp.asarray(x2))
+        want_sym = _jacobian_ntk(net, params64, jnp.asarray(x1), jnp.asarray(x1))
+    got = empirical_kernel(net, params, x1, x2, dtype="float64", block_size=block_size)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+    sym = empirical_kernel(net, params, x1, dtype="float64", block_size=block_size)
+    np.testing.assert_allclose(sym, want_sym, rtol=1e-12, atol=1e-12 * np.abs(want_sym).max())
+    np.testing.assert_array_equal(sym, sym.T)
 
 
 @pytest.mark.parametrize(
