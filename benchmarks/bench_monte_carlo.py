@@ -3,7 +3,7 @@
 A tile ``(i, j)`` of neural-tangents' empirical NTK computes the Jacobians of both of its
 blocks, so over many tiles each input's Jacobian is computed many times. ``ntkx`` keeps every
 input's Jacobian for the call when they fit ``ntkx.core.kernels.JACOBIAN_BUDGET`` (then the
-kernel is one product ``J1 J2^T``); with the budget set to 0 it computes them per tile, as
+tiles are products ``J1 J2^T`` of kept rows); with the budget set to 0 it computes them per tile, as
 before. Both variants run in the same process on the same networks (one network, the
 shortest-path GNN of ``proofs_check.shortest_path`` at full size: 3 layers, min aggregation
 and readout, edge weights, width 128, float64), each timed on a second call (compiled), and

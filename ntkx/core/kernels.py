@@ -360,25 +360,44 @@ def _precompute_fn(net: Architecture, dtype_name: str) -> Callable:
 
 def _precompute(plan: _Plan, net: Architecture) -> tuple[Any, Any] | None:
     """``net.precompute`` of every input of ``plan.x1`` and ``plan.x2`` (NumPy leaves, given
-    order), or None when the architecture precomputes nothing (its default).
-
-    Computed in chunks of one tile side (``plan.b1``, ``plan.b2``; the last chunk padded), so
-    that it needs no more memory than a tile and compiles one shape; call it inside the
-    dtype's :func:`~ntkx.core.numerics.precision_context`.
-    """
+    order), or None when the architecture precomputes nothing (its default); call it inside
+    the dtype's :func:`~ntkx.core.numerics.precision_context`."""
     first = cast_floats(plan.x1[:1], plan.dtype)
     if jax.eval_shape(net.precompute, first) is None:
         return None
-    fn = _precompute_fn(net, plan.dtype.name)
+    return _per_input(plan, _precompute_fn(net, plan.dtype.name))
+
+
+def _per_input(plan: _Plan, fn: Callable[[Any], Any], bar: Any = None) -> tuple[Any, Any]:
+    """``fn`` of every input of ``plan.x1`` and ``plan.x2`` (a pytree of NumPy leaves whose
+    leading axis is the input), for :func:`_fill`'s ``pre``.
+
+    Computed in chunks of one tile side (``plan.b1``, ``plan.b2``; the last chunk padded), so
+    that it needs no more memory than a tile and compiles one shape; each leaf is allocated
+    once and filled chunk by chunk (no second copy). ``bar`` advances once per chunk.
+    """
 
     def side(x: Any, block: int) -> Any:
-        parts = []
-        for i in range(0, num_points(x), block):
+        total = num_points(x)
+        whole = None
+        for i in range(0, total, block):
             chunk = x[i : i + block]
-            got = fn(cast_floats(pad_batch(chunk, block), plan.dtype))
             n = num_points(chunk)
-            parts.append(jax.tree_util.tree_map(lambda leaf, n=n: np.asarray(leaf)[:n], got))
-        return jax.tree_util.tree_map(lambda *leaves: np.concatenate(leaves), *parts)
+            got = jax.tree_util.tree_map(
+                lambda leaf, n=n: np.asarray(leaf)[:n],
+                fn(cast_floats(pad_batch(chunk, block), plan.dtype)),
+            )
+            if whole is None:
+                whole = jax.tree_util.tree_map(
+                    lambda leaf: np.empty((total, *leaf.shape[1:]), leaf.dtype), got
+                )
+            for w, g in zip(
+                jax.tree_util.tree_leaves(whole), jax.tree_util.tree_leaves(got), strict=True
+            ):
+                w[i : i + n] = g
+            if bar is not None:
+                bar.update(1)
+        return whole
 
     pre1 = side(plan.x1, plan.b1)
     return pre1, (pre1 if plan.symmetric else side(plan.x2, plan.b2))
@@ -510,8 +529,9 @@ def _keeps_jacobians(
     A tile ``(i, j)`` of neural-tangents' empirical kernel computes the Jacobians of both of
     its blocks, so over ``T`` tiles each input's Jacobian is computed about ``sqrt(T)`` times
     (55 tiles for 150 graphs of 20-39 nodes: 11x the work). Kept instead, each is computed once
-    and the kernel is one product ``J1 J2^T``. Only for Jacobian contraction (implementation
-    1), more than one tile, and Jacobians within :data:`JACOBIAN_BUDGET`.
+    (:func:`_per_input`) and each tile is a product ``J1 J2^T`` (:func:`_contraction_fn`).
+    Only for Jacobian contraction (implementation 1), more than one tile, and Jacobians
+    within :data:`JACOBIAN_BUDGET`.
     """
     if implementation != 1 or len(_tiles(plan)) <= 1:
         return False
@@ -525,68 +545,26 @@ def _keeps_jacobians(
 
 
 def _chunks(plan: _Plan) -> int:
-    """Forward/Jacobian passes of :func:`_jacobian_fill` (one per chunk of a tile side)."""
+    """Jacobian passes of kept Jacobians (:func:`_per_input`: one per chunk of a tile side)."""
     first = -(-plan.n1 // plan.b1)
     return first if plan.symmetric else first + -(-plan.n2 // plan.b2)
 
 
-def _jacobian_fill(
-    plan: _Plan,
-    fn: Callable[[Any], tuple[Any, Any]],
-    gets: tuple[str, ...],
-    results: dict[str, np.ndarray],
-    bar: Any,
-) -> dict[str, int]:
-    """:func:`_fill` for finite networks whose Jacobians are kept (:func:`_keeps_jacobians`).
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _contraction_fn(gets: tuple[str, ...], dtype_name: str) -> Callable:
+    """A tile of kept Jacobians (:func:`_jacobian_fn`'s ``(J, f)`` rows, passed by
+    :func:`_fill` as ``pre``): NTK ``J1 J2^T / k``, NNGP ``f1 f2^T / k``."""
+    del dtype_name  # part of the cache key
 
-    ``fn``: :func:`_jacobian_fn` with the parameters bound. Inputs go through it in chunks of
-    one tile side (``plan.b1``, ``plan.b2``; the last chunk padded): no more memory at a time
-    than a tile, one compiled shape. NTK ``J1 J2^T / k``, NNGP ``f1 f2^T / k`` (``k``
-    outputs), written in strips of rows; in symmetric mode only the upper triangle is
-    computed and mirrored, so the matrix is exactly symmetric. Returns the non-finite entries
-    per ``get``.
-    """
+    def block(a: Any, b: Any, pa: Any, pb: Any) -> KernelPair:
+        del a, b  # the inputs themselves: their Jacobians and outputs are in pa, pb
+        (ja, fa), (jb, fb) = pa, pb
+        k = fa.shape[-1]
+        return KernelPair(
+            ja @ jb.T / k if "ntk" in gets else None, fa @ fb.T / k if "nngp" in gets else None
+        )
 
-    def side(x: Any, block: int) -> tuple[np.ndarray | None, np.ndarray]:
-        total = num_points(x)
-        jac: np.ndarray | None = None  # allocated once: no second copy from concatenating
-        fs = []
-        for i in range(0, total, block):
-            chunk = x[i : i + block]
-            n = num_points(chunk)
-            j, f = fn(cast_floats(pad_batch(chunk, block), plan.dtype))
-            if j is not None:
-                if jac is None:
-                    jac = np.empty((total, j.shape[1]), plan.dtype)
-                jac[i : i + n] = np.asarray(j)[:n]
-            fs.append(np.asarray(f)[:n])
-            bar.update(1)
-        return jac, np.concatenate(fs)
-
-    j1, f1 = side(plan.x1, plan.b1)
-    j2, f2 = (j1, f1) if plan.symmetric else side(plan.x2, plan.b2)
-    k = f1.shape[-1]
-    bad = dict.fromkeys(gets, 0)
-    strip = 512
-    for g in gets:
-        a, b = (j1, j2) if g == "ntk" else (f1, f2)
-        out = results[g]
-        for r in range(0, plan.n1, strip):
-            e = min(r + strip, plan.n1)
-            c = r if plan.symmetric else 0
-            tile = (a[r:e] @ b[c:].T) / k
-            finite = np.isfinite(tile)
-            if plan.symmetric:
-                d = tile[:, : e - r]
-                d[...] = np.triu(d) + np.triu(d, 1).T
-                bad[g] += int(d.size - np.count_nonzero(np.isfinite(d)))
-                bad[g] += 2 * int(np.count_nonzero(~finite[:, e - r :]))
-                out[r:e, r:] = tile
-                out[e:, r:e] = tile[:, e - r :].T
-            else:
-                bad[g] += int(tile.size - np.count_nonzero(finite))
-                out[r:e] = tile
-    return bad
+    return jax.jit(block)
 
 
 def _finite_fill(
@@ -604,8 +582,9 @@ def _finite_fill(
     dtype's :func:`~ntkx.core.numerics.precision_context`."""
     params = cast_floats(params, plan.dtype)
     if keep:
-        fn = _jacobian_fn(net, gets, plan.dtype.name)
-        return _jacobian_fill(plan, functools.partial(fn, params), gets, results, bar)
+        jac = functools.partial(_jacobian_fn(net, gets, plan.dtype.name), params)
+        pre = _per_input(plan, jac, bar)
+        return _fill(plan, _contraction_fn(gets, plan.dtype.name), gets, results, bar, pre)
     fn = _empirical_fn(net, gets, implementation, plan.dtype.name)
     return _fill(plan, functools.partial(fn, params), gets, results, bar)
 
@@ -695,8 +674,8 @@ def empirical_kernel(
     results = _outputs(plan, gets, out, plan.dtype)
     with precision_context(plan.dtype):
         keep = _keeps_jacobians(net, cast_floats(params, plan.dtype), plan, gets, implementation)
-        units = _chunks(plan) if keep else len(_tiles(plan))
-        desc = "empirical kernel " + ("chunks" if keep else "tiles")
+        units = len(_tiles(plan)) + (_chunks(plan) if keep else 0)
+        desc = "empirical kernel " + ("Jacobian chunks + tiles" if keep else "tiles")
         with _progress_bar(units, desc, progress) as bar:
             bad = _finite_fill(net, params, plan, gets, implementation, keep, results, bar)
     _check_finite(bad, plan.dtype, "empirical")
@@ -749,8 +728,8 @@ def monte_carlo_kernel(
         keep = _keeps_jacobians(
             net, cast_floats(init(keys[0]), plan.dtype), plan, gets, implementation
         )
-    units = n_samples * (_chunks(plan) if keep else len(_tiles(plan)))
-    desc = "Monte Carlo kernel " + ("chunks" if keep else "tiles")
+    units = n_samples * (len(_tiles(plan)) + (_chunks(plan) if keep else 0))
+    desc = "Monte Carlo kernel " + ("Jacobian chunks + tiles" if keep else "tiles")
     with _progress_bar(units, desc, progress) as bar:
         for k in keys:
             drawn = init(k)
