@@ -220,6 +220,7 @@ def test_config_resolves_defaults_and_quick_fills_only_unset_fields() -> None:
         ({"l1": -0.1}, r"l1=-0.1 is not allowed"),
         ({"l1": float("nan")}, r"l1=nan is not allowed"),
         ({"l1": 0.1, "method": "kernel"}, r"l1=0.1 is not allowed with method='kernel'"),
+        ({"l1_method": "lasso"}, r"l1_method='lasso' is not allowed"),
         ({"eval_batch": -1}, r"eval_batch=-1 is not allowed"),
         ({"eval_batch": 1.5}, r"eval_batch=1.5 is not allowed"),
         ({"message_relu": "yes"}, r"message_relu='yes' is not allowed"),
@@ -454,7 +455,7 @@ def test_l1_and_eval_batch_reach_train_adam_and_the_predictions(
     assert "l1=-1.0 is not allowed" in capsys.readouterr().err
     config = GraphConfig(
         task="shortest_path", quick=True, aggregations=("min",), l1=0.05, eval_batch=1,
-        width=4, n_train=4, n_test=3,
+        width=4, n_train=4, n_test=3, l1_method="proximal",
     )  # fmt: skip
     net = config.spec("min", "min")
     fixed = net.init(jax.random.key(3), 3)  # "trained" parameters: known, not the init's
@@ -468,6 +469,7 @@ def test_l1_and_eval_batch_reach_train_adam_and_the_predictions(
     rec = run_graph_experiment(config, progress=False)
     assert rec["config"]["l1"] == 0.05 and rec["config"]["eval_batch"] == 1
     assert seen["l1"] == 0.05 and seen["n_layers"] == 7  # 3 message MLPs x 2 layers, readout
+    assert seen["l1_method"] == rec["config"]["l1_method"] == "proximal"
     assert seen["l1_mask"] == [(True, True)] * 6 + [(False, False)]
     entry = rec["metrics"]["architectures"]["min-agg/min-readout"]
     apply = jax.jit(net.apply)  # the whole set in one pass

@@ -382,6 +382,51 @@ def test_adam_l1_readout_matches_a_numpy_adam_with_the_l1_subgradient():
     assert np.abs(all_rows.params[2][0][16:] - w[16:]).max() > 1e-3
 
 
+def test_adam_proximal_l1_matches_a_numpy_proximal_adam_and_gives_exact_zeros():
+    # Independent reference: plain float64 numpy, Adam on the data gradient + L2 term, then
+    # soft thresholding with tau_j = lr l1 m_j / (sqrt(v_hat_j) + eps) (the proximal map of
+    # l1 |w| in Adam's diagonal metric). Readout-only MLP, one full batch per epoch, 40
+    # epochs: long enough for entries to reach and stay at zero. Tolerance 1e-9 relative
+    # (the same float64 formulas, summation order aside); zeros are compared exactly.
+    x, y = _data(n=8)
+    net = ntkx.mlp(width=32, b_std=None, trainable="last")
+    p0 = net.init(jax.random.key(1), 3)
+    lr, wd, l1, epochs = 0.05, 1e-3, 0.5, 40
+    rows = np.arange(32)[:, None] < 16
+    mask = [(False, None), (), (rows, None)]
+    res = train_adam(
+        net, p0, x, y, key=jax.random.key(0), learning_rate=lr, epochs=epochs, batch_size=8,
+        weight_decay=wd, lr_halving_every=None, l1=l1, l1_mask=mask, l1_method="proximal",
+        dtype="float64",
+    )  # fmt: skip
+    w1 = np.asarray(p0[0][0], np.float64)
+    w = np.asarray(p0[2][0], np.float64).copy()
+    phi = np.maximum(x @ w1 / np.sqrt(3), 0) / np.sqrt(32)
+    m = np.zeros_like(w)
+    v = np.zeros_like(w)
+    for k in range(1, epochs + 1):
+        g = 2 * phi.T @ (phi @ w - y[:, None]) / 8 + wd * w
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g**2
+        denom = np.sqrt(v / (1 - 0.999**k)) + 1e-8
+        half = w - lr * (m / (1 - 0.9**k)) / denom
+        w = np.sign(half) * np.maximum(np.abs(half) - lr * l1 * rows / denom, 0)
+    np.testing.assert_allclose(res.params[2][0], w, rtol=1e-9, atol=1e-12)
+    got = np.asarray(res.params[2][0])
+    # exact zeros, only where penalised, and the same ones as the reference
+    assert (w[:16] == 0).sum() >= 4, "the reference should zero some penalised entries"
+    np.testing.assert_array_equal(got == 0, w == 0)
+    assert not (got[16:] == 0).any()
+    # the subgradient method on the same problem ends with no exact zeros
+    sub = train_adam(
+        net, p0, x, y, key=jax.random.key(0), learning_rate=lr, epochs=epochs, batch_size=8,
+        weight_decay=wd, lr_halving_every=None, l1=l1, l1_mask=mask, dtype="float64",
+    )  # fmt: skip
+    assert not (np.asarray(sub.params[2][0]) == 0).any()
+    with pytest.raises(ValueError, match="l1_method='prox'"):
+        train_adam(net, p0, x, y, key=jax.random.key(0), epochs=1, l1=l1, l1_method="prox")
+
+
 def test_adam_l1_on_chosen_layers_equals_an_optax_loop_with_the_penalty_in_the_loss():
     # Reference: a plain optax loop whose loss is MSE + l1 * sum |theta| over the chosen layer
     # (jax autodiff of |.|), so the penalty's gradient is not the trainer's hand-written one.

@@ -60,6 +60,7 @@ from ntkx.core.protocol import Architecture, Params, check_params
 from ntkx.core.validation import (
     as_targets,
     check_bool,
+    check_choice,
     check_finite_number,
     check_positive_int,
 )
@@ -422,6 +423,7 @@ def train_adam(
     drop_last: bool = False,
     l1: float = 0.0,
     l1_mask: Any = None,
+    l1_method: str = "subgradient",
     eval_at: Sequence[int] = (),
     evaluate: Callable[[Params], Mapping[str, float]] | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
@@ -470,6 +472,18 @@ def train_adam(
     that a min-aggregation GNN minimising such a sparsity-regularised loss on shortest-path
     instances implements Bellman-Ford steps (see ``ntkx graph --l1``).
 
+    The subgradient oscillates around zero (Adam's step is about :math:`\eta_e` in each
+    coordinate), so penalised entries end small but not zero. ``l1_method="proximal"``
+    instead takes the Adam step on :math:`\nabla L_B + \lambda\theta` alone and then applies
+    the proximal map of the penalty in Adam's own metric :math:`D = \mathrm{diag}(\sqrt{\hat
+    v} + \epsilon)` (a preconditioned proximal-gradient step, as ISTA with a diagonal metric):
+
+    .. math:: \theta_j \leftarrow \mathrm{sign}(\tilde\theta_j)\,\max\bigl(|\tilde\theta_j|
+       - \eta_e \lambda_1 m_j / (\sqrt{\hat v_j} + \epsilon),\ 0\bigr), \qquad
+       \tilde\theta = \theta - \eta_e\, \hat m / (\sqrt{\hat v} + \epsilon),
+
+    which sets entries exactly to zero (soft thresholding) once the data no longer need them.
+
     Args:
         net, params, x, y: as :func:`train_gd`.
         key: PRNG key for the shuffling.
@@ -488,6 +502,8 @@ def train_adam(
             leaf (``None`` leaves where ``params`` has ``None``), or a callable
             ``params -> such a pytree``; ``None`` (default): every trainable parameter.
             Entries of frozen layers are never penalised (they do not move).
+        l1_method: ``"subgradient"`` (default: the penalty's subgradient joins the gradient)
+            or ``"proximal"`` (soft thresholding after each Adam step, exact zeros; above).
         eval_at: completed-epoch counts (``0`` = before training) at which to call
             ``evaluate(params)``; the results form ``TrainResult.history``.
         evaluate: ``params -> {name: float}`` (e.g. test MAPE); required with ``eval_at``.
@@ -526,6 +542,8 @@ def train_adam(
         lr_halving_every = check_positive_int("lr_halving_every", lr_halving_every)
     drop_last = check_bool("drop_last", drop_last)
     l1 = check_finite_number("l1", l1, minimum=0.0)
+    check_choice("l1_method", l1_method, ("subgradient", "proximal"))
+    proximal = l1 > 0 and l1_method == "proximal"
     eval_epochs = _eval_epochs(eval_at, epochs)
     if eval_epochs and evaluate is None:
         raise ValueError(
@@ -556,10 +574,12 @@ def train_adam(
         if l1 > 0:  # recorded only when on, so checkpoints of unpenalised runs still resume
             settings["l1"] = l1
             settings["l1_mask"] = _mask_digest(mask)
+            if proximal:
+                settings["l1_method"] = l1_method
         xj, yj = _cast(x, np_dtype), jnp.asarray(y2, np_dtype)
         b = min(batch_size, n)
         n_batches = max(1, n // b) if drop_last else -(-n // b)
-        epoch_fn = _adam_epoch(net, n, b, n_batches, drop_last)
+        epoch_fn = _adam_epoch(net, n, b, n_batches, drop_last, proximal)
         trainable, frozen = net.partition(params)
         opt_state = _ADAM.init(trainable)
         losses = np.empty(epochs)
@@ -695,17 +715,23 @@ def _eval_epochs(eval_at: Sequence[int], epochs: int) -> frozenset[int]:
 
 #: PyTorch Adam's moment estimates (betas 0.9, 0.999, eps 1e-8); the L2 term and the
 #: learning rate are applied around it inside the compiled epoch (see adam_optimizer).
-_ADAM: Final = optax.scale_by_adam(b1=0.9, b2=0.999, eps=1e-8)
+_ADAM_B2: Final = 0.999
+_ADAM_EPS: Final = 1e-8
+_ADAM: Final = optax.scale_by_adam(b1=0.9, b2=_ADAM_B2, eps=_ADAM_EPS)
 _ADAM_EPOCHS: dict[tuple[Any, ...], Callable] = {}
 
 
-def _adam_epoch(net: Architecture, n: int, b: int, n_batches: int, drop_last: bool) -> Callable:
-    """The compiled epoch, cached per (architecture, n, batch, batches, drop_last).
+def _adam_epoch(
+    net: Architecture, n: int, b: int, n_batches: int, drop_last: bool, proximal: bool = False
+) -> Callable:
+    """The compiled epoch, cached per (architecture, n, batch, batches, drop_last, proximal).
 
     ``lr``, ``wd``, ``l1`` and the L1 ``mask`` are traced arguments: one compilation for
     every learning rate, weight decay and L1 penalty (``epoch._cache_size()`` counts them).
+    ``proximal``: the L1 term as soft thresholding after the Adam step (see ``train_adam``)
+    instead of a subgradient in the gradient.
     """
-    cache_key = (net, n, b, n_batches, drop_last)
+    cache_key = (net, n, b, n_batches, drop_last, proximal)
     if cache_key in _ADAM_EPOCHS:
         return _ADAM_EPOCHS[cache_key]
     used = n_batches * b
@@ -736,6 +762,18 @@ def _adam_epoch(net: Architecture, n: int, b: int, n_batches: int, drop_last: bo
             xb = jax.tree_util.tree_map(lambda leaf: leaf[ib], x)
             loss, g = grad_fn(tr, frozen, xb, y[ib], mb)
             g = jax.tree_util.tree_map(lambda gi, p: gi + wd * p, g, tr)  # PyTorch's L2 term
+            if proximal:
+                u, st = _ADAM.update(g, st, tr)
+                # Adam's bias-corrected second moment after this step (count already advanced)
+                corr = 1 - _ADAM_B2 ** st.count.astype(y.dtype)
+
+                def prox(p: Array, ui: Array, nu: Array, mi: Array) -> Array:
+                    half = p - lr * ui
+                    tau = lr * l1 * mi / (jnp.sqrt(nu / corr) + _ADAM_EPS)
+                    return jnp.sign(half) * jnp.maximum(jnp.abs(half) - tau, 0)
+
+                tr = jax.tree_util.tree_map(prox, tr, u, st.nu, l1_mask)
+                return (tr, st), loss * jnp.sum(mb)
             # the L1 subgradient (exactly + 0 when l1 = 0, so unpenalised runs are unchanged)
             g = jax.tree_util.tree_map(lambda gi, p, mi: gi + l1 * mi * jnp.sign(p), g, tr, l1_mask)
             u, st = _ADAM.update(g, st, tr)

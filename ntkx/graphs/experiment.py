@@ -297,6 +297,10 @@ class GraphConfig:
     """finite GNNs: L1 (sparsity) penalty l1 * sum |theta| on the message MLPs (every weight
     and bias of the 2 depth message layers, not the readout layer), added to each batch's loss
     (train_adam's l1; Nerem, Chen, Dasgupta, Wang, arXiv 2503.19173); 0: off"""
+    l1_method: str = "subgradient"
+    """finite GNNs with l1 > 0: subgradient (the penalty's subgradient joins the gradient;
+    entries end small) or proximal (soft thresholding after each Adam step; entries reach
+    exactly zero; train_adam's l1_method)"""
     eval_batch: int = 0
     """graphs per forward pass when predicting (0: as many as keep a pass near 2^26 message
     entries, graphs x nodes^2 x width; large test graphs need small passes)"""
@@ -386,6 +390,7 @@ class GraphConfig:
         )
         check_bool("normalize", self.normalize)
         set_(self, "l1", check_finite_number("l1", self.l1, minimum=0.0))
+        check_choice("l1_method", self.l1_method, ("subgradient", "proximal"))
         if self.l1 > 0 and self.method != "finite":
             raise ValueError(
                 f"l1={self.l1} is not allowed with method={self.method!r}; expected l1=0 "
@@ -562,6 +567,7 @@ def _fit_finite(
         lr_halving_every=config.lr_halving_every,
         l1=config.l1,
         l1_mask=message_mlp_mask(params),
+        l1_method=config.l1_method,
         progress=verbose,
     )
 
