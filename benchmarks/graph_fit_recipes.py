@@ -176,6 +176,7 @@ import scipy.optimize
 
 import ntkx
 from ntkx.core.training import train_adam
+from ntkx.graphs.experiment import message_mlp_mask
 from ntkx.metrics import mape_mean
 
 
@@ -194,6 +195,14 @@ class Recipe:
     feature_scale: float = 1.0
     label_standardize: bool = False
     weight_decay: float = 1e-5
+    l1: float = 0.0
+    #: what ``l1`` acts on: ``"messages"`` (every message-MLP weight and bias, ``ntkx graph
+    #: --l1``) or ``"layer2_in"`` (only the second message MLP's input weight matrix)
+    l1_on: str = "messages"
+    #: ``train_adam``'s ``l1_method``: ``"subgradient"`` or ``"proximal"`` (exact zeros)
+    l1_method: str = "subgradient"
+    #: ReLU after each message MLP's output (the official code's; ``ntkx.gnn(message_relu=)``)
+    message_relu: bool = False
 
 
 def recipes(task: str) -> dict[str, Recipe]:
@@ -253,12 +262,14 @@ def data(task: str, n_train: int, seed: int, large: tuple[int, ...] = (), famili
 ARCH: dict[str, str] = {"agg": "sum"}
 
 
-def spec(task: str, width: int, parameterization: str, b_std: float = 0.1):
+def spec(task: str, width: int, parameterization: str, b_std: float = 0.1,
+         message_relu: bool = False):  # fmt: skip
     if task == "shortest_path":
         return ntkx.gnn(3, ARCH["agg"], "min", width, b_std=b_std, edge_weights=True,
-                        parameterization=parameterization)  # fmt: skip
+                        parameterization=parameterization, message_relu=message_relu)  # fmt: skip
     readout = "max" if ARCH["agg"] != "sum" else "sum"
-    return ntkx.gnn(2, "sum", readout, width, b_std=b_std, parameterization=parameterization)
+    return ntkx.gnn(2, "sum", readout, width, b_std=b_std, parameterization=parameterization,
+                    message_relu=message_relu)  # fmt: skip
 
 
 def normalise_inputs(d, task: str):
@@ -285,7 +296,8 @@ def fit(task: str, recipe: Recipe, train, tests, width: int, seed: int, return_p
     if recipe.feature_scale != 1.0:
         train = _scale_features(train, recipe.feature_scale)
         tests = {k: _scale_features(d, recipe.feature_scale) for k, d in tests.items()}
-    net = spec(task, recipe.width or width, recipe.parameterization, recipe.b_std)
+    net = spec(task, recipe.width or width, recipe.parameterization, recipe.b_std,
+               recipe.message_relu)  # fmt: skip
     k_init, k_train = jax.random.split(jax.random.key(seed))
     params = net.init(k_init, train.batch.feature_dim)
     params = jax.tree_util.tree_map(lambda p: p * recipe.init_scale, params)
@@ -298,6 +310,7 @@ def fit(task: str, recipe: Recipe, train, tests, width: int, seed: int, return_p
         net, params, train.batch, (train.labels - shift) / scale, key=k_train,
         learning_rate=recipe.lr, epochs=recipe.epochs, batch_size=recipe.batch_size,
         weight_decay=recipe.weight_decay, lr_halving_every=recipe.halving,
+        l1=recipe.l1, l1_mask=l1_mask(params, recipe.l1_on), l1_method=recipe.l1_method,
     )  # fmt: skip
     seconds = time.perf_counter() - t0
 
@@ -307,6 +320,19 @@ def fit(task: str, recipe: Recipe, train, tests, width: int, seed: int, return_p
     del factor
     row = {"train_mape": mape(train), **{k: mape(d) for k, d in tests.items()}, "s": seconds}
     return (row, net, res.params) if return_params else row
+
+
+def l1_mask(params, on: str):
+    """``train_adam``'s ``l1_mask`` for :attr:`Recipe.l1_on` (``params``: :func:`ntkx.gnn`'s
+    list of dense layers ``(W, b)``, two per message MLP, then the readout)."""
+    if on == "messages":
+        return message_mlp_mask(params)
+    if on == "layer2_in":
+        return [
+            tuple(None if leaf is None else (i == 2 and j == 0) for j, leaf in enumerate(layer))
+            for i, layer in enumerate(params)
+        ]
+    raise ValueError(f"l1_on={on!r} is not allowed; expected 'messages' or 'layer2_in'")
 
 
 def best_mape(rows: list[np.ndarray], y: np.ndarray) -> float:
