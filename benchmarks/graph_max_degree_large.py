@@ -73,7 +73,14 @@ import graph_fit_recipes as gfr
 
 #: The baseline: the paper's optimiser with a 0.3x initial scale (it fits; README).
 BASE = gfr.Recipe(lr=0.01, batch_size=64, init_scale=0.3)
-#: Cause -> (recipe, training families). One change each (the last two combine).
+
+
+def _cause(**changes) -> tuple[gfr.Recipe, tuple[str, ...]]:
+    """Feature scale 10 on general graphs with ``changes`` to the baseline recipe."""
+    return dataclasses.replace(BASE, feature_scale=10.0, **changes), ("general",)
+
+
+#: Cause -> (recipe, training families). One change each (the later ones combine).
 CAUSES: dict[str, tuple[gfr.Recipe, tuple[str, ...]]] = {
     "baseline": (BASE, ("general",)),
     "under-training: 2.5x epochs": (dataclasses.replace(BASE, epochs=250), ("general",)),
@@ -98,77 +105,29 @@ CAUSES: dict[str, tuple[gfr.Recipe, tuple[str, ...]]] = {
         dataclasses.replace(BASE, feature_scale=10.0, weight_decay=1e-3),
         ("general",),
     ),
-    # L1 (sparsity) penalties: on every message-MLP parameter (ntkx graph --l1, Nerem et al.),
-    # or only on the second message MLP's input weights, which carry the degree into its ReLUs
-    # (zero input weights make MLP_2 constant: h2_u = deg(u) k, the exact max-degree solution)
-    "feature scale 10 + L1 1e-4 on message MLPs": (
-        dataclasses.replace(BASE, feature_scale=10.0, l1=1e-4),
-        ("general",),
-    ),
-    "feature scale 10 + L1 1e-3 on layer-2 input weights": (
-        dataclasses.replace(BASE, feature_scale=10.0, l1=1e-3, l1_on="layer2_in"),
-        ("general",),
-    ),
-    "L1 1e-3 on layer-2 input weights": (
-        dataclasses.replace(BASE, l1=1e-3, l1_on="layer2_in"),
-        ("general",),
-    ),
-    # the proximal (soft-thresholding) L1 of train_adam: exact zeros
-    "feature scale 10 + proximal L1 1e-3 on layer-2 input weights": (
-        dataclasses.replace(
-            BASE, feature_scale=10.0, l1=1e-3, l1_on="layer2_in", l1_method="proximal"
-        ),
-        ("general",),
-    ),
-    "feature scale 10 + proximal L1 1e-2 on layer-2 input weights": (
-        dataclasses.replace(
-            BASE, feature_scale=10.0, l1=1e-2, l1_on="layer2_in", l1_method="proximal"
-        ),
-        ("general",),
-    ),
-    "feature scale 10 + proximal L1 1e-1 on layer-2 input weights": (
-        dataclasses.replace(
-            BASE, feature_scale=10.0, l1=1e-1, l1_on="layer2_in", l1_method="proximal"
-        ),
-        ("general",),
-    ),
+    # L1 (sparsity) penalties (Recipe.l1_on): on every message-MLP parameter ("messages", ntkx
+    # graph --l1, Nerem et al.) or only on the second message MLP's input weights ("layer2_in"),
+    # which carry the degree into its ReLUs (zero input weights make MLP_2 constant: the exact
+    # max-degree network); by subgradient or proximal (train_adam's l1_method: exact zeros)
+    "feature scale 10 + L1 1e-3 on layer-2 input weights": _cause(l1=1e-3, l1_on="layer2_in"),
+    **{
+        f"feature scale 10 + proximal L1 {c} on layer-2 input weights": _cause(
+            l1=float(c), l1_on="layer2_in", l1_method="proximal"
+        )
+        for c in ("1e-3", "1e-2", "1e-1")
+    },
     # the official code's ReLU after each message MLP: with MLP_2 constant its output m is >= 0,
     # so the max readout cannot mix in the minimum degree (constant_message_readout)
-    "feature scale 10 + message ReLU": (
-        dataclasses.replace(BASE, feature_scale=10.0, message_relu=True),
-        ("general",),
+    "feature scale 10 + message ReLU": _cause(message_relu=True),
+    "feature scale 10 + message ReLU + proximal L1 1e-1 on layer-2 input weights": _cause(
+        l1=1e-1, l1_on="layer2_in", l1_method="proximal", message_relu=True
     ),
-    "feature scale 10 + message ReLU + proximal L1 1e-1 on layer-2 input weights": (
-        dataclasses.replace(
-            BASE,
-            feature_scale=10.0,
-            l1=1e-1,
-            l1_on="layer2_in",
-            l1_method="proximal",
-            message_relu=True,
-        ),
-        ("general",),
-    ),
-    "feature scale 10 + message ReLU + proximal L1 1e-2 on message MLPs": (
-        dataclasses.replace(
-            BASE, feature_scale=10.0, l1=1e-2, l1_method="proximal", message_relu=True
-        ),
-        ("general",),
-    ),
-    "feature scale 10 + message ReLU + proximal L1 3e-2 on message MLPs": (
-        dataclasses.replace(
-            BASE, feature_scale=10.0, l1=3e-2, l1_method="proximal", message_relu=True
-        ),
-        ("general",),
-    ),
-    "feature scale 10 + proximal L1 1e-4 on message MLPs": (
-        dataclasses.replace(BASE, feature_scale=10.0, l1=1e-4, l1_method="proximal"),
-        ("general",),
-    ),
-    "proximal L1 1e-4 on message MLPs": (
-        dataclasses.replace(BASE, l1=1e-4, l1_method="proximal"),
-        ("general",),
-    ),
+    **{
+        f"feature scale 10 + message ReLU + proximal L1 {c} on message MLPs": _cause(
+            l1=float(c), l1_method="proximal", message_relu=True
+        )
+        for c in ("1e-2", "3e-2")
+    },
 }
 #: Diagonal probe degrees (complete graphs K_{d+1}).
 DEGREES = (4, 10, 20, 29, 50, 100, 199)

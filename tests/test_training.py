@@ -1,5 +1,7 @@
 """Tests of ntkx.core.training against closed forms, the NTK limit and PyTorch's Adam semantics."""
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -340,77 +342,67 @@ def test_adam_eval_history_and_resume_is_bit_for_bit(tmp_path):
 # --- Adam with an L1 (sparsity) penalty ------------------------------------------------------
 
 
-def test_adam_l1_readout_matches_a_numpy_adam_with_the_l1_subgradient():
-    # Readout-only MLP, one full batch per epoch: the gradient of MSE + l1 |w| is
-    # 2 phi^T (f - y) / n + wd w + l1 sign(w), then PyTorch's Adam, all in plain float64 numpy
-    # (an independent implementation). 6 epochs, so the Adam moments see different gradients
-    # (the first Adam step alone is ~lr sign(g), which would hide the L1 term's magnitude).
-    # Tolerance 1e-9 relative: the same float64 formulas, only summation order differs.
+#: The readout-only problem of the NumPy-reference L1 tests: only the first 16 of the 32 rows
+#: of the readout weight are penalised.
+_ROWS = np.arange(32)[:, None] < 16
+_READOUT_MASK = [(False, None), (), (_ROWS, None)]
+
+
+def _readout_l1(
+    method: str, lr: float, wd: float, l1: float, epochs: int, mask: Any = _READOUT_MASK
+):
+    """``train_adam`` on a readout-only MLP (one full batch of 8 per epoch, float64) with the
+    L1 term by ``method``, and an independent plain-NumPy PyTorch Adam on the same problem:
+    gradient ``2 phi^T (f - y) / n + wd w`` plus ``l1 m sign(w)`` (subgradient), or that Adam
+    step followed by soft thresholding with ``tau = lr l1 m / (sqrt(v_hat) + eps)``
+    (proximal). Returns ``(result, numpy weights, numpy losses, (net, p0, x, y))``."""
     x, y = _data(n=8)
     net = ntkx.mlp(width=32, b_std=None, trainable="last")
     p0 = net.init(jax.random.key(1), 3)
-    lr, wd, l1, epochs = 0.05, 1e-3, 0.2, 6
-    # penalise only the first 16 rows of the readout weight
-    rows = np.arange(32)[:, None] < 16
-    mask = [(False, None), (), (rows, None)]
     res = train_adam(
         net, p0, x, y, key=jax.random.key(0), learning_rate=lr, epochs=epochs, batch_size=8,
-        weight_decay=wd, lr_halving_every=None, l1=l1, l1_mask=mask, dtype="float64",
-    )  # fmt: skip
-    w1 = np.asarray(p0[0][0], np.float64)
-    w = np.asarray(p0[2][0], np.float64).copy()
-    phi = np.maximum(x @ w1 / np.sqrt(3), 0) / np.sqrt(32)
-    m = np.zeros_like(w)
-    v = np.zeros_like(w)
-    losses = []
-    for k in range(1, epochs + 1):
-        r = phi @ w - y[:, None]
-        losses.append(np.mean(r**2))
-        g = 2 * phi.T @ r / 8 + wd * w + l1 * rows * np.sign(w)
-        m = 0.9 * m + 0.1 * g
-        v = 0.999 * v + 0.001 * g**2
-        w = w - lr * (m / (1 - 0.9**k)) / (np.sqrt(v / (1 - 0.999**k)) + 1e-8)
-    np.testing.assert_allclose(res.params[2][0], w, rtol=1e-9)
-    np.testing.assert_array_equal(res.params[0][0], w1)  # frozen: never penalised
-    # the recorded losses are the data loss alone (no penalty term)
-    np.testing.assert_allclose(res.losses, losses, rtol=1e-9)
-    # the mask matters: penalising every row moves the last 16 rows differently
-    all_rows = train_adam(
-        net, p0, x, y, key=jax.random.key(0), learning_rate=lr, epochs=epochs, batch_size=8,
-        weight_decay=wd, lr_halving_every=None, l1=l1, dtype="float64",
-    )  # fmt: skip
-    assert np.abs(all_rows.params[2][0][16:] - w[16:]).max() > 1e-3
-
-
-def test_adam_proximal_l1_matches_a_numpy_proximal_adam_and_gives_exact_zeros():
-    # Independent reference: plain float64 numpy, Adam on the data gradient + L2 term, then
-    # soft thresholding with tau_j = lr l1 m_j / (sqrt(v_hat_j) + eps) (the proximal map of
-    # l1 |w| in Adam's diagonal metric). Readout-only MLP, one full batch per epoch, 40
-    # epochs: long enough for entries to reach and stay at zero. Tolerance 1e-9 relative
-    # (the same float64 formulas, summation order aside); zeros are compared exactly.
-    x, y = _data(n=8)
-    net = ntkx.mlp(width=32, b_std=None, trainable="last")
-    p0 = net.init(jax.random.key(1), 3)
-    lr, wd, l1, epochs = 0.05, 1e-3, 0.5, 40
-    rows = np.arange(32)[:, None] < 16
-    mask = [(False, None), (), (rows, None)]
-    res = train_adam(
-        net, p0, x, y, key=jax.random.key(0), learning_rate=lr, epochs=epochs, batch_size=8,
-        weight_decay=wd, lr_halving_every=None, l1=l1, l1_mask=mask, l1_method="proximal",
+        weight_decay=wd, lr_halving_every=None, l1=l1, l1_mask=mask, l1_method=method,
         dtype="float64",
     )  # fmt: skip
     w1 = np.asarray(p0[0][0], np.float64)
     w = np.asarray(p0[2][0], np.float64).copy()
     phi = np.maximum(x @ w1 / np.sqrt(3), 0) / np.sqrt(32)
-    m = np.zeros_like(w)
-    v = np.zeros_like(w)
+    m, v, losses = np.zeros_like(w), np.zeros_like(w), []
     for k in range(1, epochs + 1):
-        g = 2 * phi.T @ (phi @ w - y[:, None]) / 8 + wd * w
+        r = phi @ w - y[:, None]
+        losses.append(np.mean(r**2))
+        g = 2 * phi.T @ r / 8 + wd * w
+        if method == "subgradient":
+            g = g + l1 * _ROWS * np.sign(w)
         m = 0.9 * m + 0.1 * g
         v = 0.999 * v + 0.001 * g**2
         denom = np.sqrt(v / (1 - 0.999**k)) + 1e-8
-        half = w - lr * (m / (1 - 0.9**k)) / denom
-        w = np.sign(half) * np.maximum(np.abs(half) - lr * l1 * rows / denom, 0)
+        w = w - lr * (m / (1 - 0.9**k)) / denom
+        if method == "proximal":
+            w = np.sign(w) * np.maximum(np.abs(w) - lr * l1 * _ROWS / denom, 0)
+    return res, w, losses, (net, p0, x, y)
+
+
+def test_adam_l1_readout_matches_a_numpy_adam_with_the_l1_subgradient():
+    # 6 epochs, so the Adam moments see different gradients (the first Adam step alone is
+    # ~lr sign(g), which would hide the L1 term's magnitude). Tolerance 1e-9 relative: the
+    # same float64 formulas, only summation order differs.
+    lr, wd, l1 = 0.05, 1e-3, 0.2
+    res, w, losses, (_, p0, _, _) = _readout_l1("subgradient", lr, wd, l1, 6)
+    np.testing.assert_allclose(res.params[2][0], w, rtol=1e-9)
+    np.testing.assert_array_equal(res.params[0][0], p0[0][0])  # frozen: never penalised
+    # the recorded losses are the data loss alone (no penalty term)
+    np.testing.assert_allclose(res.losses, losses, rtol=1e-9)
+    # the mask matters: penalising every row moves the last 16 rows differently
+    all_rows = _readout_l1("subgradient", lr, wd, l1, 6, mask=None)[0]
+    assert np.abs(all_rows.params[2][0][16:] - w[16:]).max() > 1e-3
+
+
+def test_adam_proximal_l1_matches_a_numpy_proximal_adam_and_gives_exact_zeros():
+    # The proximal map of l1 |w| in Adam's diagonal metric, 40 epochs: long enough for
+    # entries to reach and stay at zero. Tolerance 1e-9 relative (the same float64 formulas,
+    # summation order aside); zeros are compared exactly.
+    res, w, _, (net, p0, x, y) = _readout_l1("proximal", 0.05, 1e-3, 0.5, 40)
     np.testing.assert_allclose(res.params[2][0], w, rtol=1e-9, atol=1e-12)
     got = np.asarray(res.params[2][0])
     # exact zeros, only where penalised, and the same ones as the reference
@@ -418,13 +410,10 @@ def test_adam_proximal_l1_matches_a_numpy_proximal_adam_and_gives_exact_zeros():
     np.testing.assert_array_equal(got == 0, w == 0)
     assert not (got[16:] == 0).any()
     # the subgradient method on the same problem ends with no exact zeros
-    sub = train_adam(
-        net, p0, x, y, key=jax.random.key(0), learning_rate=lr, epochs=epochs, batch_size=8,
-        weight_decay=wd, lr_halving_every=None, l1=l1, l1_mask=mask, dtype="float64",
-    )  # fmt: skip
+    sub = _readout_l1("subgradient", 0.05, 1e-3, 0.5, 40)[0]
     assert not (np.asarray(sub.params[2][0]) == 0).any()
     with pytest.raises(ValueError, match="l1_method='prox'"):
-        train_adam(net, p0, x, y, key=jax.random.key(0), epochs=1, l1=l1, l1_method="prox")
+        train_adam(net, p0, x, y, key=jax.random.key(0), epochs=1, l1=0.5, l1_method="prox")
 
 
 def test_adam_l1_on_chosen_layers_equals_an_optax_loop_with_the_penalty_in_the_loss():
