@@ -45,10 +45,10 @@ paper's count, ``--n-train 5000``) 5.15 / 6.18 / 4.18%, with 3e-4 on 5,000 graph
 Sparsity (2026-11-29, 2,000 graphs, 250 epochs): the exact network has a constant ``MLP_2``
 (zero input weights) with output ``m >= 0``. ``train_adam``'s proximal L1 (exact zeros) with
 the official code's ReLU after each message MLP: L1 1e-1 on ``MLP_2``'s input weights
-1.32 / 2.72 / 2.92% at 190-200 nodes (seeds 0 / 1 / 2); L1 3e-2 on every message-MLP
-parameter 4.67 / 0.879 / 6.28% (1-2 input weights left; seed 2 above 5%). Alone, neither
-piece is enough (seed 1): the ReLU 39.8%, the targeted proximal L1 without it 6.21%;
-subgradient L1 1e-3 on the input weights 5.02% (seed 0).
+1.32 / 2.72 / 2.92% at 190-200 nodes (seeds 0 / 1 / 2; seeds 3 / 4: 1.73 / 0.324%); L1 3e-2
+on every message-MLP parameter 4.67 / 0.879 / 6.28% (1-2 input weights left; seed 2 above
+5%). Alone, neither piece is enough (seed 1): the ReLU 39.8%, the targeted proximal L1
+without it 6.21%; subgradient L1 1e-3 on the input weights 5.02% (seed 0).
 
 Run: ``uv run python benchmarks/graph_max_degree_large.py [--seeds 0 1 2] [--causes baseline
 weight_decay] [--n-train 2000 --epochs 250] [--quick]``.
