@@ -183,44 +183,42 @@ def last_kink(terms: dict, top: float = 29.0) -> float:
     return float(k[inside].max()) if inside.any() else 0.0
 
 
+def _outputs(net, params, graphs, feature: float) -> np.ndarray:
+    """``net.apply`` on ``graphs`` with identical node features equal to ``feature``."""
+    ds = ntkx.max_degree_dataset(graphs=graphs)
+    batch = ntkx.GraphBatch(np.asarray(ds.batch.features) * feature, ds.batch.adjacency,
+                            ds.batch.mask)  # fmt: skip
+    return np.asarray(net.apply(params, batch), np.float64)[:, 0]
+
+
 def constant_message_readout(net: ntkx.GNN, params, feature: float) -> dict[str, float]:
     """``f = A maxdeg + B mindeg + b`` of a network whose second message MLP has zero input
     weights (module doc): ``MLP_2`` is then a constant vector ``m``, ``h2_u = deg(u) m``, and
     the max readout takes ``maxdeg m_j`` where ``m_j > 0`` and ``mindeg m_j`` where
     ``m_j < 0``. Checked against ``net.apply`` on star graphs (max and min degree differ)."""
-    (_, _), (_, _), (w3, b3), (w4, b4), (wo, bo) = (
-        (np.asarray(w, np.float64), np.asarray(b, np.float64)) for w, b in params
-    )
-    if np.any(w3 != 0):
+    if np.any(np.asarray(params[2][0]) != 0):
         return {"A": math.nan, "B": math.nan, "b": math.nan, "check AB": math.nan}
-    n, sb, sw = net.width, net.b_std, net.W_std
-    m = sw * np.maximum(sb * b3, 0) @ w4 / math.sqrt(n) + sb * b4
+    terms = diagonal_terms(net, params, feature)
+    m = np.maximum(terms["beta"], 0) @ terms["W"] + terms["c"]
     if net.message_relu:  # MLP_2's output goes through a ReLU: m >= 0, no min-degree channel
         m = np.maximum(m, 0)
-    r = sw * wo[:, 0] / math.sqrt(n) * m
-    out = {"A": float(r[m > 0].sum()), "B": float(r[m < 0].sum()), "b": float(sb * bo[0])}
-    stars = [nx.star_graph(k) for k in (5, 30, 150)]  # max degree k, min degree 1
-    ds = ntkx.max_degree_dataset(graphs=stars)
-    batch = ntkx.GraphBatch(np.asarray(ds.batch.features) * feature, ds.batch.adjacency,
-                            ds.batch.mask)  # fmt: skip
-    direct = np.asarray(net.apply(params, batch), np.float64)[:, 0]
-    formula = np.array([out["A"] * k + out["B"] + out["b"] for k in (5, 30, 150)])
+    r = terms["o"] * m
+    out = {"A": float(r[m > 0].sum()), "B": float(r[m < 0].sum()), "b": terms["b_out"]}
+    leaves = (5, 30, 150)  # star graphs: max degree k, min degree 1
+    direct = _outputs(net, params, [nx.star_graph(k) for k in leaves], feature)
+    formula = np.array([out["A"] * k + out["B"] + out["b"] for k in leaves])
     out["check AB"] = float(np.max(np.abs(formula - direct) / np.abs(direct)))
     return out
 
 
 def probe(net, params, feature: float) -> dict[str, float]:
     terms = diagonal_terms(net, params, feature)
-    ks = ntkx.max_degree_dataset(graphs=[nx.complete_graph(d + 1) for d in DEGREES])
-    batch = ntkx.GraphBatch(np.asarray(ks.batch.features) * feature, ks.batch.adjacency,
-                            ks.batch.mask)  # fmt: skip
-    direct = np.asarray(net.apply(params, batch), np.float64)[:, 0]
+    direct = _outputs(net, params, [nx.complete_graph(d + 1) for d in DEGREES], feature)
     formula = complete_graph_outputs(terms, DEGREES)
-    w3 = np.asarray(params[2][0])
     return {
         "f/d K200": float(direct[-1] / DEGREES[-1]),
         "kink": last_kink(terms),
-        "nonzero": int(np.count_nonzero(w3)),
+        "nonzero": int(np.count_nonzero(np.asarray(params[2][0]))),
         **constant_message_readout(net, params, feature),
         "check": float(np.max(np.abs(formula - direct) / np.abs(direct))),
     }

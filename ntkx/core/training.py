@@ -762,22 +762,20 @@ def _adam_epoch(
             xb = jax.tree_util.tree_map(lambda leaf: leaf[ib], x)
             loss, g = grad_fn(tr, frozen, xb, y[ib], mb)
             g = jax.tree_util.tree_map(lambda gi, p: gi + wd * p, g, tr)  # PyTorch's L2 term
-            if proximal:
-                u, st = _ADAM.update(g, st, tr)
-                # Adam's bias-corrected second moment after this step (count already advanced)
-                corr = 1 - _ADAM_B2 ** st.count.astype(y.dtype)
-
-                def prox(p: Array, ui: Array, nu: Array, mi: Array) -> Array:
-                    half = p - lr * ui
-                    tau = lr * l1 * mi / (jnp.sqrt(nu / corr) + _ADAM_EPS)
-                    return jnp.sign(half) * jnp.maximum(jnp.abs(half) - tau, 0)
-
-                tr = jax.tree_util.tree_map(prox, tr, u, st.nu, l1_mask)
-                return (tr, st), loss * jnp.sum(mb)
-            # the L1 subgradient (exactly + 0 when l1 = 0, so unpenalised runs are unchanged)
-            g = jax.tree_util.tree_map(lambda gi, p, mi: gi + l1 * mi * jnp.sign(p), g, tr, l1_mask)
+            if not proximal:  # the L1 subgradient (exactly + 0 when l1 = 0: runs unchanged)
+                g = jax.tree_util.tree_map(
+                    lambda gi, p, mi: gi + l1 * mi * jnp.sign(p), g, tr, l1_mask
+                )
             u, st = _ADAM.update(g, st, tr)
             tr = jax.tree_util.tree_map(lambda p, ui: p - lr * ui, tr, u)
+            if proximal:  # soft thresholding in Adam's metric (count already advanced)
+                corr = 1 - _ADAM_B2 ** st.count.astype(y.dtype)
+
+                def soft(p: Array, nu: Array, mi: Array) -> Array:
+                    tau = lr * l1 * mi / (jnp.sqrt(nu / corr) + _ADAM_EPS)
+                    return jnp.sign(p) * jnp.maximum(jnp.abs(p) - tau, 0)
+
+                tr = jax.tree_util.tree_map(soft, tr, st.nu, l1_mask)
             return (tr, st), loss * jnp.sum(mb)
 
         (trainable, opt_state), weighted = jax.lax.scan(body, (trainable, opt_state), (idx, mask))
