@@ -44,17 +44,24 @@ def test_graph_main_quick_writes_result_and_plots(
     assert capsys.readouterr().out == f"ntkx graph: wrote {out / 'result.json'}\n"
     # shortest path tests one axis at a time too (test weights differ from training weights)
     axes = ["test_sets.png"] if task == "shortest_path" else []
+    # finite networks leave their trained state, one file per (seed, model), in checkpoints/
+    kept = ["checkpoints"] if method == "finite" else []
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["error_vs_size.png", "per_family.png", "result.json", *axes]
+        ["error_vs_size.png", "per_family.png", "result.json", *axes, *kept]
     )
     res = json.loads((out / "result.json").read_text())
     assert res["experiment"] == "graph" and res["interrupted"] is False
+    ckpts = {k: v for k, v in res["files"].items() if k.startswith("checkpoint seed 0 ")}
     assert res["files"] == {
         "json": "result.json",
         "error_vs_size": "error_vs_size.png",
         "per_family": "per_family.png",
         **({"test_sets": "test_sets.png"} if axes else {}),
+        **ckpts,
     }
+    assert len(ckpts) == (2 if kept else 0)  # min-agg and sum-agg
+    for path in ckpts.values():
+        assert path.startswith("checkpoints/seed0_") and (out / path).is_file()
     for name in ("error_vs_size.png", "per_family.png"):
         png = (out / name).read_bytes()
         assert png[:8] == PNG and len(png) > 10_000
@@ -170,6 +177,56 @@ def test_interrupt_keeps_finished_architectures(tmp_path: Path, monkeypatch: Any
     }
 
 
+def test_interrupted_training_resumes_from_its_checkpoint(tmp_path: Path, monkeypatch: Any) -> None:
+    """Ctrl-C inside a finite network's training keeps its last checkpoint (every 2 epochs);
+    --resume continues from it (not from epoch 0) and ends with the uninterrupted record."""
+    real = graph_module.train_adam
+    argv = ["--task", "max_degree", "--method", "finite", "--quick", "--readouts", "sum"]
+    argv += ["--epochs", "6", "--checkpoint-every", "2", "--quiet", "--out"]
+
+    def cut_in_epoch_5(*args: Any, **kw: Any) -> Any:
+        real(*args, **dict(kw, epochs=4))  # checkpoints at epochs 2 and 4
+        with np.load(kw["checkpoint"]) as f:  # what a Ctrl-C during epoch 5 leaves
+            assert json.loads(str(f["meta"]))["epoch"] == 4
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(graph_module, "train_adam", cut_in_epoch_5)
+    cut = tmp_path / "cut"
+    assert graph_main([*argv, str(cut)]) == 130
+    (ckpt,) = (cut / "checkpoints").iterdir()
+    assert ckpt.name.startswith("seed0_sum-agg_sum-readout_") and ckpt.suffix == ".npz"
+    # mark the kept losses: a resumed run returns them as its first 4; a restart would not
+    with np.load(ckpt) as f:
+        arrays = dict(f)
+    arrays["losses"] = -np.arange(1.0, 5.0)
+    np.savez(ckpt, **arrays)
+    seen: list[Any] = []
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        seen.append((kw["resume"], real(*args, **kw)))
+        return seen[-1][1]
+
+    monkeypatch.setattr(graph_module, "train_adam", spy)
+    assert graph_main([*argv, str(cut), "--resume"]) == 0
+    assert graph_main([*argv, str(tmp_path / "whole")]) == 0
+    (resume, resumed), (fresh, whole) = seen
+    assert resume == ckpt and fresh is None  # a run without --resume starts afresh
+    np.testing.assert_array_equal(resumed.losses[:4], -np.arange(1.0, 5.0))
+    # epochs 5-6 from the epoch-4 state: bit for bit the uninterrupted run's (same batches)
+    np.testing.assert_array_equal(resumed.losses[4:], whole.losses[4:])
+    for a, b in zip(jax.tree.leaves(resumed.params), jax.tree.leaves(whole.params), strict=True):
+        np.testing.assert_array_equal(a, b)
+    rec_cut, rec_whole = (
+        json.loads((d / "result.json").read_text()) for d in (cut, tmp_path / "whole")
+    )
+    assert rec_cut["interrupted"] is False
+    arch = "sum-agg/sum-readout"
+    assert (
+        rec_cut["metrics"]["architectures"][arch]["size_mape"]
+        == (rec_whole["metrics"]["architectures"][arch]["size_mape"])
+    )
+
+
 def test_config_resolves_defaults_and_quick_fills_only_unset_fields() -> None:
     d = GraphConfig()
     assert (d.n_train, d.n_test, d.width, d.epochs, d.mc_samples) == (200, 40, 64, 100, 8)
@@ -223,6 +280,7 @@ def test_config_resolves_defaults_and_quick_fills_only_unset_fields() -> None:
         ({"l1_method": "lasso"}, r"l1_method='lasso' is not allowed"),
         ({"eval_batch": -1}, r"eval_batch=-1 is not allowed"),
         ({"eval_batch": 1.5}, r"eval_batch=1.5 is not allowed"),
+        ({"checkpoint_every": -2}, r"checkpoint_every=-2 is not allowed"),
         ({"message_relu": "yes"}, r"message_relu='yes' is not allowed"),
         ({"message_relu": True, "arch": "gin"}, r"message_relu=True is not allowed with arch="),
     ],

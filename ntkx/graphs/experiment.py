@@ -7,7 +7,12 @@ family, per seed and averaged over seeds, and for max degree the spanning rank o
 set (the max-degree theorem's condition). With an output directory the runner writes
 ``result.json`` and two plots (:mod:`ntkx.plotting`): ``error_vs_size.png`` and
 ``per_family.png``. Wall times are only under ``timings`` (``data_s``, ``finite_s`` or
-``kernel_s``, ``plot_s``); Ctrl-C keeps the architectures finished so far.
+``kernel_s``, ``plot_s``); Ctrl-C keeps the architectures finished so far, and a finite
+network's training is checkpointed every ``checkpoint_every`` epochs in
+``OUT/checkpoints/seed{s}_{model}_{config digest}.npz`` (:class:`ntkx.AdamState`), so
+``--resume`` continues an interrupted training from its last checkpoint instead of epoch 0; the
+file of a finished network holds its trained parameters (``train_adam(net, params, x, y,
+epochs=E, resume=path)`` returns them without training further).
 
 Metric: MAPE is the *mean* absolute percentage error ``100 mean |y - y_hat| / |y|``, as in the
 paper's graph code (arXiv 2009.11848, Section 4).
@@ -324,6 +329,9 @@ class GraphConfig:
     networks from key(s)"""
     first_seed: int = 0
     """the first repetition's s (run seed 2 alone: first_seed=2, n_seeds=1)"""
+    checkpoint_every: int = 10
+    """finite GNNs with an output directory: epochs between training checkpoints (OUT/
+    checkpoints; --resume continues an interrupted training from the last one); 0: none"""
     quick: bool = False
     """tiny sizes for a smoke test, applied only to the fields not given"""
 
@@ -398,6 +406,11 @@ class GraphConfig:
             )
         set_(
             self, "eval_batch", check_nonnegative_int("eval_batch", self.eval_batch, "0: automatic")
+        )
+        set_(
+            self,
+            "checkpoint_every",
+            check_nonnegative_int("checkpoint_every", self.checkpoint_every, "0: no checkpoints"),
         )
         set_(
             self,
@@ -548,7 +561,11 @@ def _fit_finite(
     tests: list[GraphData],
     key: Any,
     verbose: bool,
+    checkpoint: Path | None = None,
+    resume: bool = False,
 ) -> tuple[float, list[np.ndarray], dict[str, Any]]:
+    """Train ``net`` with Adam; ``checkpoint``: file for ``train_adam``'s state every
+    ``config.checkpoint_every`` epochs, continued from when ``resume`` and it exists."""
     k_init, k_train = jax.random.split(key)
     params = net.init(k_init, train.batch.feature_dim)
     if config.init_scale != 1.0:
@@ -569,6 +586,9 @@ def _fit_finite(
         l1_mask=message_mlp_mask(params),
         l1_method=config.l1_method,
         progress=verbose,
+        checkpoint=checkpoint,
+        checkpoint_every=None if checkpoint is None else config.checkpoint_every,
+        resume=checkpoint if resume and checkpoint is not None and checkpoint.exists() else None,
     )
 
     apply = jax.jit(net.apply)  # one compilation per padded size, not one per operation
@@ -636,8 +656,10 @@ def _fit_kernel(
     tests: list[GraphData],
     key: Any,
     verbose: bool,
+    checkpoint: Path | None = None,
+    resume: bool = False,
 ) -> tuple[float, list[np.ndarray], dict[str, Any]]:
-    del verbose
+    del verbose, checkpoint, resume  # nothing is trained
     model = kernel_regression(
         net,
         train.batch,
@@ -650,6 +672,22 @@ def _fit_kernel(
     )
     preds = [model.predict(t.batch) for t in tests]
     return _mape(train.labels, model.predict(train.batch)), preds, {"solve": model.diagnostics}
+
+
+def _checkpoint_path(
+    config: GraphConfig, ctx: RunContext, seed: int, name: str, train_set: Any
+) -> Path | None:
+    """``OUT/checkpoints/seed{seed}_{model}_{digest}.npz`` for a finite network's training, or
+    None (kernel method, no output directory, ``checkpoint_every=0``). The digest of the
+    config and of a given training set's description (hashes included) keeps a file from
+    being continued by a run with other settings or data."""
+    if config.method != "finite" or ctx.out_dir is None or config.checkpoint_every == 0:
+        return None
+    blob = repr(to_jsonable([dataclasses.asdict(config), train_set])).encode()
+    digest = hashlib.sha256(blob).hexdigest()[:12]
+    folder = ctx.out_dir / "checkpoints"
+    folder.mkdir(exist_ok=True)
+    return folder / f"seed{seed}_{name.replace('/', '_')}_{digest}.npz"
 
 
 def _run(config: GraphConfig, ctx: RunContext) -> dict[str, Any]:
@@ -807,11 +845,17 @@ def _run(config: GraphConfig, ctx: RunContext) -> dict[str, Any]:
         train, tests, fam_tests, sets = data[seed]
         agg, ro = names[name]
         extra_tests = list(sets.values())
+        ckpt = _checkpoint_path(config, ctx, seed, name, metrics.get("train_set"))
+        resuming = bool(ctx.restored)  # a fresh run never continues an old file
+        if ckpt is not None and not resuming:
+            ckpt.unlink(missing_ok=True)
         with ctx.stage(config.method):
             train_err, preds, extra = fit(
                 config, config.spec(agg, ro), train, tests + fam_tests + extra_tests,
-                jax.random.key(seed), ctx.verbose,
+                jax.random.key(seed), ctx.verbose, ckpt, resuming,
             )  # fmt: skip
+        if ckpt is not None:
+            ctx.add_file(f"checkpoint seed {seed} {name}", ckpt)
         entry = archs[name]
         entry["train_mape"].append(train_err)
         n_size, n_fam = len(tests), len(fam_tests)
