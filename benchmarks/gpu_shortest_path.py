@@ -24,17 +24,31 @@ concurrent processes sharing the card): the first, compiling call 72 s, an epoch
 (scaled from 128 graphs), so 300 epochs take about 21 minutes: run one variant per lease, with
 ``--epochs`` what the lease allows (the learning rate still halves every 50 epochs).
 
+With ``--work DIR`` the run spans several leases instead: the experiment writes its record
+and a training checkpoint every ``--checkpoint-every`` epochs to ``DIR``
+(:mod:`ntkx.graphs.experiment`), all ``--epochs`` are trained (the budget does not shorten
+the schedule), and at ``--budget-s`` the script stops itself as a Ctrl-C would (``status:
+"interrupted"``). Bring ``DIR``'s small files back (``partial.json`` and
+``checkpoints/*.npz``: about 6 MB at width 256), carry them to the next lease and add
+``--resume``: training continues from the last checkpoint, so 300 epochs at width 256 (about
+21 minutes) fit in three 10-minute commands.
+
 Run::
 
     python benchmarks/gpu_shortest_path.py --budget-s 240 --out DIR --aggregation min \\
         --message-relu --tag min
+    python benchmarks/gpu_shortest_path.py --work results/gpu_min --budget-s 540 --out $OUT \\
+        --message-relu --tag min [--resume]
     python benchmarks/gpu_shortest_path.py --tiny --out /tmp/sp-tiny   # a CPU check in seconds
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import signal
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -59,6 +73,37 @@ def choose_epochs(budget_s: float, reserve_s: float, seconds_per_epoch: float, c
     least 1."""
     fit = int((budget_s - reserve_s) // max(seconds_per_epoch, 1e-9))
     return max(1, min(cap, fit))
+
+
+class Deadline:
+    """Send this process a SIGINT (what Ctrl-C sends) after ``seconds``, unless disarmed first:
+    the experiment runner then keeps its finished work and checkpoints (``--work``)."""
+
+    def __init__(self, seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._armed = True
+        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._armed:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    def disarm(self) -> None:
+        with self._lock:
+            self._armed = False
+        self._timer.cancel()
+
+
+def _finished(work: Path) -> dict[str, Any] | None:
+    """The record of a run in ``work`` that already finished (then ``--resume`` reports it)."""
+    try:
+        rec = json.loads((work / "result.json").read_text())
+    except FileNotFoundError:
+        return None
+    return None if rec.get("interrupted", True) else rec
 
 
 def time_epoch(net: Any, data: Any, batch_size: int) -> dict[str, float]:
@@ -93,8 +138,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--epochs", type=int, default=300, help="at most this many epochs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tiny", action="store_true", help="small sizes: a CPU check in seconds")
+    p.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="the experiment's folder: train all --epochs with checkpoints there, "
+        "stop at --budget-s, continue with --resume (also in a later lease)",
+    )
+    p.add_argument("--resume", action="store_true", help="continue the run in --work")
+    p.add_argument("--checkpoint-every", type=int, default=5,
+                   help="epochs between training checkpoints in --work")  # fmt: skip
     args = p.parse_args(argv)
-    for name in ("budget_s", "width", "n_train", "n_test", "epochs"):
+    if args.resume and args.work is None:
+        p.error("--resume is not allowed without --work; expected the folder of the run")
+    for name in ("budget_s", "width", "n_train", "n_test", "epochs", "checkpoint_every"):
         if getattr(args, name) <= 0:
             flag = "--" + name.replace("_", "-")
             p.error(f"{flag}={getattr(args, name)} is not allowed; expected > 0")
@@ -119,7 +176,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "status": "running",
     }
     save_json(path, record)
-    try:
+    deadline = None
+    try:  # the deadline's interrupt must land inside this block
+        if args.work is not None:
+            deadline = Deadline(args.budget_s - 5.0 - (time.perf_counter() - start))
         net = gnn(3, args.aggregation, "min", args.width, b_std=0.1, edge_weights=True,
                   message_relu=args.message_relu)  # fmt: skip
         t0 = time.perf_counter()
@@ -127,7 +187,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         record["train_data_s"] = time.perf_counter() - t0
         timing = time_epoch(net, train, PAPER["batch_size"])
         left = args.budget_s - (time.perf_counter() - start)
-        epochs = choose_epochs(left, args.reserve_s, timing["s_per_epoch"], args.epochs)
+        epochs = (
+            args.epochs  # --work: the whole schedule, over as many leases as it takes
+            if args.work is not None
+            else choose_epochs(left, args.reserve_s, timing["s_per_epoch"], args.epochs)
+        )
         record.update(timing=timing, epochs=epochs, capped_by_budget=epochs < args.epochs)
         print(f"[{tag}] {record['device']}: {timing['s_per_epoch']:.2f} s per epoch "
               f"(estimate), {epochs} epochs", flush=True)  # fmt: skip
@@ -154,10 +218,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             l1=args.l1,
             message_relu=args.message_relu,
             first_seed=args.seed,
+            checkpoint_every=args.checkpoint_every,
             **PAPER,
         )
         t0 = time.perf_counter()
-        rec = run_graph_experiment(config, progress=False, train=train, tests=tests)
+        rec = _finished(args.work) if args.resume else None
+        if rec is None:
+            resume = args.resume and (args.work / "partial.json").exists()
+            rec = run_graph_experiment(
+                config, args.work, progress=False, train=train, tests=tests, resume=resume
+            )
         record["experiment_s"] = time.perf_counter() - t0
         (arch,) = rec["metrics"]["architectures"].values()
         record["summary"] = {
@@ -171,10 +241,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"[{tag}] train {arch['train_mape_mean']:.3g}%, tests:", flush=True)
         for name, v in arch["test_set_mape_mean"].items():
             print(f"[{tag}]   {name}: {v:.3g}%", flush=True)
+        if deadline is not None:  # inside the block: a signal sent just before still lands here
+            deadline.disarm()
+    except KeyboardInterrupt:  # --budget-s under --work, or a Ctrl-C
+        record["status"] = "interrupted"
+        if args.work is not None:
+            record["resume"] = f"the same command with --resume, {args.work} carried"
+        print(f"[{tag}] interrupted; {record.get('resume', 'nothing kept')}", flush=True)
     except Exception:  # the device run has one try: keep the traceback in the JSON
         record["status"] = "error"
         record["error"] = traceback.format_exc()
         print(record["error"], flush=True)
+    finally:
+        if deadline is not None:
+            deadline.disarm()
     record["wall_s"] = time.perf_counter() - start
     save_json(path, record)
     return record

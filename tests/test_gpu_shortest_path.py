@@ -27,7 +27,7 @@ def test_choose_epochs_is_the_budget_over_the_epoch_time():
     assert sp.choose_epochs(60.0, 90.0, 4.1, 300) == 1
 
 
-def test_tiny_run_records_every_test_set(tmp_path):
+def test_tiny_run_records_every_test_set_and_a_stopped_work_run_resumes_to_it(tmp_path):
     sp = _load()
     rec = sp.main(["--tiny", "--out", str(tmp_path), "--message-relu", "--tag", "t"])
     saved = json.loads((tmp_path / "t.json").read_text())
@@ -39,3 +39,15 @@ def test_tiny_run_records_every_test_set(tmp_path):
     want = {"in_distribution", "weights_only", "30", *sp.UNSEEN}
     assert want <= set(tests)
     assert all(math.isfinite(v) and v >= 0 for v in tests.values())
+    # --work: the deadline (here at once) stops the run as a Ctrl-C, wherever it lands; the
+    # same command with --resume finishes it, with the numbers of the run above
+    work = ["--tiny", "--out", str(tmp_path), "--message-relu", "--work", str(tmp_path / "w")]
+    cut = sp.main([*work, "--tag", "cut", "--budget-s", "1e-3"])
+    assert cut["status"] == "interrupted" and "--resume" in cut["resume"]
+    done = sp.main([*work, "--tag", "done", "--resume"])
+    assert done["status"] == "done", done.get("error")
+    assert done["record"]["metrics"]["architectures"] == rec["record"]["metrics"]["architectures"]
+    (ckpt,) = (tmp_path / "w" / "checkpoints").iterdir()  # the trained network's state
+    assert ckpt.name.startswith("seed0_min-agg_min-readout_")
+    again = sp.main([*work, "--tag", "again", "--resume"])  # finished: reported, not rerun
+    assert again["record"] == done["record"]
