@@ -183,3 +183,38 @@ def test_engine_refusals_name_the_argument(graphs):
     with pytest.raises(ValueError, match="params do not fit"):
         ntkx.kernel(ntkx.mlp(), np.eye(3), method="empirical", params=ntkx.mlp().init(
             jax.random.key(0), 2))  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["mlp2", "gnn_max"])
+def test_monte_carlo_dual_equals_the_kernel_matrix_times_alpha(name, graphs, monkeypatch):
+    """MonteCarloDual's VJP/JVP predictions against the engine's Monte Carlo test/train kernel
+    (Jacobian products J J^T / k, and f f^T / k) times the same alpha: one quantity, two
+    computations, the same networks (same key). 2 outputs x 3 target columns for the MLP (the
+    cross terms between outputs must not enter); 3 target columns through the GNN's max
+    readout (where jax's vmap over JVP tangents went wrong); chunks of 2 with a padded last
+    chunk. Float64 rounding: 1e-10. Then kernel_regression predicts through it, and without it
+    (over the memory budget) through the kernel rows: the same numbers."""
+    from ntkx.core import kernels
+    from ntkx.core.kernels import MonteCarloDual
+
+    net = ntkx.mlp(depth=3, b_std=0.1, width=32, out_dim=2) if name == "mlp2" else _nets()[name]
+    x1, x2 = _inputs("mlp" if name == "mlp2" else name, graphs)
+    key = jax.random.key(7)
+    alpha = np.random.default_rng(1).normal(size=(num := len(x1), 3))
+    gets = ("ntk", "nngp") if name == "mlp2" else ("ntk",)
+    kw = {"key": key, "n_samples": 3, "dtype": "float64"}
+    for get in gets:
+        dual = MonteCarloDual(net, key, x1, alpha, get, n_samples=3, dtype="float64", block_size=2)
+        for x in (x2, x1):  # test inputs, and the training inputs (odd count: padded chunk)
+            want = ntkx.kernel(net, x, x1, get, "monte_carlo", **kw).mean @ alpha
+            np.testing.assert_allclose(dual(x), want, rtol=1e-10, atol=1e-10 * np.abs(want).max())
+    with pytest.raises(ValueError, match=r"alpha has shape \(2, 3\)"):
+        MonteCarloDual(net, key, x1, alpha[:2], "ntk", n_samples=3)
+    y = np.random.default_rng(2).normal(size=num)
+    model = ntkx.kernel_regression(net, x1, y, 0.1, method="monte_carlo", **kw)
+    got = model.predict(x2)
+    assert model._dual is not None  # the dual path was taken
+    monkeypatch.setattr(kernels, "JACOBIAN_BUDGET", 0)
+    rows = ntkx.kernel_regression(net, x1, y, 0.1, method="monte_carlo", **kw)
+    np.testing.assert_allclose(got, rows.predict(x2), rtol=1e-10, atol=1e-12)
+    assert rows._dual is None

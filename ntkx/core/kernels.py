@@ -67,6 +67,7 @@ __all__ = [
     "InsufficientMemoryError",
     "KernelEstimate",
     "MonteCarloConvergence",
+    "MonteCarloDual",
     "default_block_size",
     "empirical_kernel",
     "kernel",
@@ -750,6 +751,164 @@ def monte_carlo_kernel(
             stderr = np.full_like(mean, np.inf)
         estimates[g] = KernelEstimate(mean, stderr, n_samples, int(net.width))
     return _pack(gets, estimates, isinstance(get, str))
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _dual_fns(net: Architecture, get: str, dtype_name: str) -> tuple[Callable, Callable]:
+    """``(pull, push)`` of :class:`MonteCarloDual` for one network sample ``(trainable,
+    frozen)``, each input through the network alone (as :func:`_jacobian_fn`):
+
+    * NTK: ``pull(tr, fr, x, a)`` is ``V[c, t] = sum_i J_c(x_i)^T a[i, t]`` (a VJP per output
+      ``c`` and target column ``t``; leaves ``(k, kt, *leaf)``), ``push(tr, fr, V, x)`` is
+      ``sum_c J_c(x) V[c, t] / k`` (JVPs), so ``push(pull(X, a), x) = K(x, X) a`` for
+      this sample's ``K = J J^T / k``;
+    * NNGP: ``pull`` is ``W = f(X)^T a`` ``(k, kt)``, ``push`` is ``f(x) W / k``.
+    """
+    del dtype_name  # part of the cache key
+
+    def outputs(tr: Params, fr: Params, x: Any) -> Array:
+        def one(xi: Any) -> Array:
+            single = jax.tree_util.tree_map(lambda leaf: leaf[None], xi)
+            return net.apply(net.combine(tr, fr), single)[0]
+
+        return jax.vmap(one)(x)  # (b, k)
+
+    if get == "nngp":
+
+        def pull(tr: Params, fr: Params, x: Any, a: Array) -> Array:
+            return outputs(tr, fr, x).T @ a
+
+        def push(tr: Params, fr: Params, w: Array, x: Any) -> Array:
+            return outputs(tr, fr, x) @ w / w.shape[0]
+
+        return jax.jit(pull), jax.jit(push)
+
+    def pull_ntk(tr: Params, fr: Params, x: Any, a: Array) -> Any:
+        f, vjp = jax.vjp(lambda t: outputs(t, fr, x), tr)
+        eye = jnp.eye(f.shape[-1], dtype=f.dtype)
+        cot = jnp.einsum("it,cd->ctid", a, eye)  # output c of row i carries a[i, t]
+        return jax.vmap(jax.vmap(lambda ct: vjp(ct)[0]))(cot)
+
+    def push_ntk(tr: Params, fr: Params, v: Any, x: Any) -> Array:
+        def along(tangent: Any) -> Array:
+            return jax.jvp(lambda t: outputs(t, fr, x), (tr,), (tangent,))[1]
+
+        # one JVP per (c, t) in sequence: jax's vmap over JVP tangents gives wrong numbers
+        # through a max readout (tests/test_engine.py::test_monte_carlo_dual_*[gnn_max])
+        k, kt = jax.tree_util.tree_leaves(v)[0].shape[:2]
+        flat = jax.tree_util.tree_map(lambda leaf: leaf.reshape(k * kt, *leaf.shape[2:]), v)
+        out = jax.lax.map(along, flat).reshape(k, kt, -1, k)  # J_c'(x) V[c, t]
+        return jnp.diagonal(out, axis1=0, axis2=3).sum(axis=-1).T / k  # c' = c
+
+    return jax.jit(pull_ntk), jax.jit(push_ntk)
+
+
+class MonteCarloDual:
+    r"""Predictions :math:`\bar K(x, X)\,\alpha` of a Monte Carlo kernel without its
+    test/train matrix (final class).
+
+    For the mean of ``n_samples`` empirical kernels (the networks of
+    :func:`monte_carlo_kernel` with the same ``key``), linearity gives
+
+    .. math::
+        \bar K(x, X)\,\alpha = \frac{1}{S}\sum_s \frac{1}{k}\sum_c J_{s,c}(x)
+        \Big(\sum_i J_{s,c}(x_i)^\top \alpha_i\Big),
+
+    so each sample keeps one parameter-sized vector per output and target column (one VJP
+    over the training set, at construction) and a prediction is one JVP per sample: no
+    training Jacobian is recomputed and no ``(m, n)`` kernel is formed. NNGP: ``f_s(x)
+    f_s(X)^\top \alpha / k`` the same way. Equal to ``kernel(..., method="monte_carlo")
+    .mean @ alpha`` up to rounding (tested).
+
+    Args:
+        net: the architecture.
+        key: the Monte Carlo key (``jax.random.split(key, n_samples)`` draws the networks).
+        x_train: ``n`` training inputs.
+        alpha: ``(n, kt)`` dual coefficients.
+        get: ``"ntk"`` or ``"nngp"``.
+        n_samples: networks averaged.
+        dtype: the networks' dtype (as the kernel's); sums over samples are float64.
+        block_size: inputs per VJP/JVP pass (default: the engine's tile side for these inputs).
+
+    Memory: ``n_samples * (k * kt + 1)`` parameter vectors.
+    """
+
+    def __init__(
+        self,
+        net: Architecture,
+        key: PRNGKeyArray,
+        x_train: Any,
+        alpha: Float[np.ndarray, "n kt"],
+        get: str = "ntk",
+        *,
+        n_samples: int,
+        dtype: str | None = None,
+        block_size: int | None = None,
+    ) -> None:
+        _check_net(net, "monte_carlo")
+        check_choice("get", get, GETS)
+        n_samples = check_positive_int("n_samples", n_samples)
+        plan = _plan(net, x_train, None, dtype, block_size, 0, False, "monte_carlo")
+        alpha = np.asarray(alpha, np.float64)
+        if alpha.shape[:1] != (plan.n1,) or alpha.ndim != 2:
+            raise ValueError(
+                f"alpha has shape {alpha.shape}; expected ({plan.n1}, kt), one row per "
+                "training input."
+            )
+        self.net, self.get, self.dtype, self.block_size = net, get, plan.dtype, block_size
+        self._pull, self._push = _dual_fns(net, get, plan.dtype.name)
+        init = _jitted_init(net, net.input_dim(plan.x1), bool(jax.config.jax_enable_x64))
+        a = alpha.astype(plan.dtype)
+        self._samples: list[tuple[Params, Params, Any]] = []
+        # drawn in jax's default precision, then cast: monte_carlo_kernel's networks
+        drawn = [init(k) for k in _check_key(key, n_samples)]
+        with precision_context(plan.dtype):
+            for params in drawn:
+                trainable, frozen = net.partition(cast_floats(params, plan.dtype))
+                total = None
+                for i in range(0, plan.n1, plan.b1):
+                    n = min(plan.b1, plan.n1 - i)
+                    rows = np.zeros((plan.b1, a.shape[1]), plan.dtype)  # padding rows: 0
+                    rows[:n] = a[i : i + n]
+                    x = cast_floats(pad_batch(plan.x1[i : i + n], plan.b1), plan.dtype)
+                    part = self._pull(trainable, frozen, x, rows)
+                    total = part if total is None else jax.tree_util.tree_map(jnp.add, total, part)
+                self._samples.append((trainable, frozen, total))
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        raise TypeError("MonteCarloDual is final; compose it instead of subclassing.")
+
+    @staticmethod
+    def fits(net: Architecture, x_train: Any, kt: int, n_samples: int, dtype: Any) -> bool:
+        """Whether the kept vectors, ``n_samples (k kt + 1) P`` numbers, fit in
+        :data:`JACOBIAN_BUDGET` (and a quarter of the free memory); shapes only, no compute."""
+        x = net.check_inputs("x_train", x_train)
+        d = net.input_dim(x)
+        params = jax.eval_shape(lambda: net.init(jax.random.key(0), d))
+        n_params = sum(math.prod(leaf.shape) for leaf in jax.tree_util.tree_leaves(params))
+        first = jax.tree_util.tree_map(lambda leaf: np.asarray(leaf)[:1], x)
+        k = int(jax.eval_shape(net.apply, params, first).shape[-1])
+        need = n_samples * (k * kt + 1) * n_params * resolve_dtype(dtype).itemsize
+        return need <= min(JACOBIAN_BUDGET, available_memory_bytes() // 4)
+
+    def __call__(self, x: Any) -> Float[np.ndarray, "m kt"]:
+        """``(m, kt)``: the mean kernel between ``x`` and the training inputs times alpha."""
+        plan = _plan(self.net, x, None, self.dtype, self.block_size, 0, False, "monte_carlo")
+        out: np.ndarray | None = None
+        with precision_context(plan.dtype):
+            for trainable, frozen, v in self._samples:
+                parts = []
+                for i in range(0, plan.n1, plan.b1):
+                    n = min(plan.b1, plan.n1 - i)
+                    xc = cast_floats(pad_batch(plan.x1[i : i + n], plan.b1), plan.dtype)
+                    parts.append(np.asarray(self._push(trainable, frozen, v, xc))[:n])
+                got = np.concatenate(parts).astype(np.float64)
+                if not np.isfinite(got).all():
+                    _check_finite({self.get: int((~np.isfinite(got)).sum())}, plan.dtype,
+                                  "Monte Carlo prediction")  # fmt: skip
+                out = got if out is None else out + got
+        assert out is not None
+        return out / len(self._samples)
 
 
 def _check_key(key: Any, n: int) -> Any:

@@ -106,7 +106,7 @@ from ntkx.core.iterative import (
     KernelOperator,
     solve_cg,
 )
-from ntkx.core.kernels import KernelEstimate, kernel
+from ntkx.core.kernels import KernelEstimate, MonteCarloDual, kernel
 from ntkx.core.numerics import (
     MEMORY_FRACTION,
     available_memory_bytes,
@@ -601,6 +601,7 @@ class KernelRegression:
         self._factorization = factorization
         self._squeeze = squeeze
         self.operator = operator
+        self._dual: MonteCarloDual | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         raise TypeError("KernelRegression is final; compose it instead of subclassing.")
@@ -624,11 +625,32 @@ class KernelRegression:
     def predict(self, x: Any) -> Float[np.ndarray, "m ..."]:
         """Predictions at ``x``: ``(m,)`` if the targets were 1-D, else ``(m, k)``."""
         x = self._check_test("x", x)
+        dual = None
+        if self.operator is None and self.method == "monte_carlo":
+            dual = self._monte_carlo_dual()
         if self.operator is not None:
             out = self.operator.kernel_matvec(self.alpha, x_rows=x)
+        elif dual is not None:
+            out = dual(x)
         else:
             out = np.concatenate([self._k_test_train(c) @ self.alpha for c in self._chunks(x)])
         return out[:, 0] if self._squeeze else out
+
+    def _monte_carlo_dual(self) -> MonteCarloDual | None:
+        """The Monte Carlo predictor ``K(x, X) alpha`` without ``K(x, X)``, built at the first
+        prediction (one VJP per network over the training inputs), then reused: a later
+        ``predict`` computes no training Jacobian (:class:`ntkx.core.kernels.MonteCarloDual`).
+        None when its vectors do not fit in memory (then the kernel rows are computed)."""
+        src = self._source
+        assert src is not None
+        if self._dual is None and MonteCarloDual.fits(
+            src.net, self.x_train, self.alpha.shape[1], src.n_samples, src.dtype
+        ):
+            self._dual = MonteCarloDual(
+                src.net, src.key, self.x_train, self.alpha, src.get,
+                n_samples=src.n_samples, dtype=src.dtype.name,
+            )  # fmt: skip
+        return self._dual
 
     def predict_kernel(self, k_test_train: Float[Array, "m n"]) -> Float[np.ndarray, "m ..."]:
         """Predictions from a precomputed ``(m, n_unique)`` test/train kernel."""
