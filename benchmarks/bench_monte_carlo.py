@@ -8,10 +8,10 @@ before. Both variants run in the same process on the same networks (one network,
 shortest-path GNN of ``proofs_check.shortest_path`` at full size: 3 layers, min aggregation
 and readout, edge weights, width 128, float64), each timed on a second call (compiled), and
 must agree to 1e-12 relative. Then the Monte Carlo kernel regression's predictions at the test
-graphs: through :class:`ntkx.core.kernels.MonteCarloDual` (one JVP per network; its VJPs over
-the training graphs are built at the first ``predict``, timed apart) against the test/train
-kernel rows times alpha (what ``predict`` computed before), agreeing to 1e-10 relative. The
-machine's load is printed::
+graphs: through :class:`ntkx.core.kernels.MonteCarloDual` (the test graphs' Jacobians contracted
+with one vector per network, built from the training graphs at the first ``predict``, timed
+apart) against the test/train kernel rows times alpha (what ``predict`` computed before),
+agreeing to 1e-10 relative. The machine's load is printed::
 
     python benchmarks/bench_monte_carlo.py [--n-train 150 --n-test 60 --width 128] [--predict-only]
 """
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         dtype="float64",
     )  # fmt: skip
     t = time.perf_counter()
-    model.predict(test.batch[:1])  # builds the dual vectors (VJPs over the training graphs)
+    model.predict(test.batch[:1])  # builds the dual vectors (the training graphs' Jacobians)
     out["dual build s"] = time.perf_counter() - t
     t_dual, got = _timed(lambda: model.predict(test.batch))
     t_rows, want = _timed(lambda: model._source(test.batch, model.x_train)[0] @ model.alpha[:, 0])

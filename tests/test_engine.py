@@ -187,13 +187,14 @@ def test_engine_refusals_name_the_argument(graphs):
 
 @pytest.mark.parametrize("name", ["mlp2", "gnn_max"])
 def test_monte_carlo_dual_equals_the_kernel_matrix_times_alpha(name, graphs, monkeypatch):
-    """MonteCarloDual's VJP/JVP predictions against the engine's Monte Carlo test/train kernel
+    """MonteCarloDual's predictions against the engine's Monte Carlo test/train kernel
     (Jacobian products J J^T / k, and f f^T / k) times the same alpha: one quantity, two
     computations, the same networks (same key). 2 outputs x 3 target columns for the MLP (the
     cross terms between outputs must not enter); 3 target columns through the GNN's max
-    readout (where jax's vmap over JVP tangents went wrong); chunks of 2 with a padded last
-    chunk. Float64 rounding: 1e-10. Then kernel_regression predicts through it, and without it
-    (over the memory budget) through the kernel rows: the same numbers."""
+    readout (where XLA computed wrong numbers for JVPs under vmap + jit; NaN in
+    test_graph_experiments' quick max-degree kernel run); chunks of 2 with a padded last
+    chunk. Float64 rounding: 1e-10. Then kernel_regression predicts through it, and without
+    it (over the memory budget) through the kernel rows: the same numbers."""
     from ntkx.core import kernels
     from ntkx.core.kernels import MonteCarloDual
 

@@ -758,20 +758,20 @@ def _dual_fns(net: Architecture, get: str, dtype_name: str) -> tuple[Callable, C
     """``(pull, push)`` of :class:`MonteCarloDual` for one network sample ``(trainable,
     frozen)``, each input through the network alone (as :func:`_jacobian_fn`):
 
-    * NTK: ``pull(tr, fr, x, a)`` is ``V[c, t] = sum_i J_c(x_i)^T a[i, t]`` (a VJP per output
-      ``c`` and target column ``t``; leaves ``(k, kt, *leaf)``), ``push(tr, fr, V, x)`` is
-      ``sum_c J_c(x) V[c, t] / k`` (JVPs), so ``push(pull(X, a), x) = K(x, X) a`` for
-      this sample's ``K = J J^T / k``;
+    * NTK: ``pull(tr, fr, x, a)`` is ``V[c, t] = sum_i J_c(x_i)^T a[i, t]`` (leaves
+      ``(k, kt, *leaf)``), ``push(tr, fr, V, x)`` is
+      ``sum_c J_c(x) V[c, t] / k`` (each input's Jacobian contracted with V), so
+      ``push(pull(X, a), x) = K(x, X) a`` for this sample's ``K = J J^T / k``;
     * NNGP: ``pull`` is ``W = f(X)^T a`` ``(k, kt)``, ``push`` is ``f(x) W / k``.
     """
     del dtype_name  # part of the cache key
 
-    def outputs(tr: Params, fr: Params, x: Any) -> Array:
-        def one(xi: Any) -> Array:
-            single = jax.tree_util.tree_map(lambda leaf: leaf[None], xi)
-            return net.apply(net.combine(tr, fr), single)[0]
+    def one(tr: Params, fr: Params, xi: Any) -> Array:
+        single = jax.tree_util.tree_map(lambda leaf: leaf[None], xi)
+        return net.apply(net.combine(tr, fr), single)[0]  # (k,)
 
-        return jax.vmap(one)(x)  # (b, k)
+    def outputs(tr: Params, fr: Params, x: Any) -> Array:
+        return jax.vmap(one, in_axes=(None, None, 0))(tr, fr, x)  # (b, k)
 
     if get == "nngp":
 
@@ -783,22 +783,24 @@ def _dual_fns(net: Architecture, get: str, dtype_name: str) -> tuple[Callable, C
 
         return jax.jit(pull), jax.jit(push)
 
+    # Both sides use each input's Jacobian by reverse mode, as the kernel engine's kept
+    # Jacobians (_jacobian_fn). Forward mode (a JVP along V) is cheaper on paper, but XLA's CPU
+    # backend returned NaN or wrong numbers for it through masked max readouts under vmap +
+    # jit (2026-11-29, jax 0.10.2; eager JVPs were right).
+    def jacobians(tr: Params, fr: Params, x: Any) -> list[Array]:
+        jac = jax.vmap(jax.jacrev(one), in_axes=(None, None, 0))(tr, fr, x)  # (b, k, *leaf)
+        return [j.reshape(*j.shape[:2], -1) for j in jax.tree_util.tree_leaves(jac)]
+
     def pull_ntk(tr: Params, fr: Params, x: Any, a: Array) -> Any:
-        f, vjp = jax.vjp(lambda t: outputs(t, fr, x), tr)
-        eye = jnp.eye(f.shape[-1], dtype=f.dtype)
-        cot = jnp.einsum("it,cd->ctid", a, eye)  # output c of row i carries a[i, t]
-        return jax.vmap(jax.vmap(lambda ct: vjp(ct)[0]))(cot)
+        v = [jnp.einsum("bcp,bt->ctp", j, a) for j in jacobians(tr, fr, x)]
+        shapes = [leaf.shape for leaf in jax.tree_util.tree_leaves(tr)]
+        v = [w.reshape(*w.shape[:2], *shape) for w, shape in zip(v, shapes, strict=True)]
+        return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(tr), v)
 
     def push_ntk(tr: Params, fr: Params, v: Any, x: Any) -> Array:
-        def along(tangent: Any) -> Array:
-            return jax.jvp(lambda t: outputs(t, fr, x), (tr,), (tangent,))[1]
-
-        # one JVP per (c, t) in sequence: jax's vmap over JVP tangents gives wrong numbers
-        # through a max readout (tests/test_engine.py::test_monte_carlo_dual_*[gnn_max])
-        k, kt = jax.tree_util.tree_leaves(v)[0].shape[:2]
-        flat = jax.tree_util.tree_map(lambda leaf: leaf.reshape(k * kt, *leaf.shape[2:]), v)
-        out = jax.lax.map(along, flat).reshape(k, kt, -1, k)  # J_c'(x) V[c, t]
-        return jnp.diagonal(out, axis1=0, axis2=3).sum(axis=-1).T / k  # c' = c
+        pairs = zip(jacobians(tr, fr, x), jax.tree_util.tree_leaves(v), strict=True)
+        total = sum(jnp.einsum("bcp,ctp->bt", j, w.reshape(*w.shape[:2], -1)) for j, w in pairs)
+        return total / jax.tree_util.tree_leaves(v)[0].shape[0]
 
     return jax.jit(pull_ntk), jax.jit(push_ntk)
 
@@ -814,9 +816,10 @@ class MonteCarloDual:
         \bar K(x, X)\,\alpha = \frac{1}{S}\sum_s \frac{1}{k}\sum_c J_{s,c}(x)
         \Big(\sum_i J_{s,c}(x_i)^\top \alpha_i\Big),
 
-    so each sample keeps one parameter-sized vector per output and target column (one VJP
-    over the training set, at construction) and a prediction is one JVP per sample: no
-    training Jacobian is recomputed and no ``(m, n)`` kernel is formed. NNGP: ``f_s(x)
+    so each sample keeps one parameter-sized vector per output and target column (one pass
+    of Jacobians over the training set, at construction) and a prediction needs only the new inputs'
+    Jacobians, contracted with those vectors: no training Jacobian is recomputed and no
+    ``(m, n)`` kernel is formed. NNGP: ``f_s(x)
     f_s(X)^\top \alpha / k`` the same way. Equal to ``kernel(..., method="monte_carlo")
     .mean @ alpha`` up to rounding (tested).
 
@@ -828,7 +831,7 @@ class MonteCarloDual:
         get: ``"ntk"`` or ``"nngp"``.
         n_samples: networks averaged.
         dtype: the networks' dtype (as the kernel's); sums over samples are float64.
-        block_size: inputs per VJP/JVP pass (default: the engine's tile side for these inputs).
+        block_size: inputs per Jacobian pass (default: the engine's tile side for these inputs).
 
     Memory: ``n_samples * (k * kt + 1)`` parameter vectors.
     """

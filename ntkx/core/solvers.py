@@ -638,7 +638,7 @@ class KernelRegression:
 
     def _monte_carlo_dual(self) -> MonteCarloDual | None:
         """The Monte Carlo predictor ``K(x, X) alpha`` without ``K(x, X)``, built at the first
-        prediction (one VJP per network over the training inputs), then reused: a later
+        prediction (one Jacobian pass per network over the training inputs), then reused: a later
         ``predict`` computes no training Jacobian (:class:`ntkx.core.kernels.MonteCarloDual`).
         None when its vectors do not fit in memory (then the kernel rows are computed)."""
         src = self._source
