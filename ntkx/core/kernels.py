@@ -759,9 +759,9 @@ def _dual_fns(net: Architecture, get: str, dtype_name: str) -> tuple[Callable, C
     frozen)``, each input through the network alone (as :func:`_jacobian_fn`):
 
     * NTK: ``pull(tr, fr, x, a)`` is ``V[c, t] = sum_i J_c(x_i)^T a[i, t]`` (leaves
-      ``(k, kt, *leaf)``), ``push(tr, fr, V, x)`` is
-      ``sum_c J_c(x) V[c, t] / k`` (each input's Jacobian contracted with V), so
-      ``push(pull(X, a), x) = K(x, X) a`` for this sample's ``K = J J^T / k``;
+      ``(k, kt, *leaf)``), ``push(tr, fr, V, x)`` is ``sum_c J_c(x) V[c, t] / k`` (each
+      input's Jacobian contracted with V), so ``push(pull(X, a), x) = K(x, X) a`` for this
+      sample's ``K = J J^T / k``;
     * NNGP: ``pull`` is ``W = f(X)^T a`` ``(k, kt)``, ``push`` is ``f(x) W / k``.
     """
     del dtype_name  # part of the cache key
@@ -817,11 +817,10 @@ class MonteCarloDual:
         \Big(\sum_i J_{s,c}(x_i)^\top \alpha_i\Big),
 
     so each sample keeps one parameter-sized vector per output and target column (one pass
-    of Jacobians over the training set, at construction) and a prediction needs only the new inputs'
-    Jacobians, contracted with those vectors: no training Jacobian is recomputed and no
-    ``(m, n)`` kernel is formed. NNGP: ``f_s(x)
-    f_s(X)^\top \alpha / k`` the same way. Equal to ``kernel(..., method="monte_carlo")
-    .mean @ alpha`` up to rounding (tested).
+    of Jacobians over the training set, at construction) and a prediction needs only the new
+    inputs' Jacobians, contracted with those vectors: no training Jacobian is recomputed and
+    no ``(m, n)`` kernel is formed. NNGP: ``f_s(x) f_s(X)^\top \alpha / k`` the same way.
+    Equal to ``kernel(..., method="monte_carlo").mean @ alpha`` up to rounding (tested).
 
     Args:
         net: the architecture.

@@ -637,10 +637,11 @@ class KernelRegression:
         return out[:, 0] if self._squeeze else out
 
     def _monte_carlo_dual(self) -> MonteCarloDual | None:
-        """The Monte Carlo predictor ``K(x, X) alpha`` without ``K(x, X)``, built at the first
-        prediction (one Jacobian pass per network over the training inputs), then reused: a later
-        ``predict`` computes no training Jacobian (:class:`ntkx.core.kernels.MonteCarloDual`).
-        None when its vectors do not fit in memory (then the kernel rows are computed)."""
+        """The Monte Carlo predictor ``K(x, X) alpha`` without ``K(x, X)``, built at the
+        first prediction (one Jacobian pass per network over the training inputs), then
+        reused: a later ``predict`` computes no training Jacobian
+        (:class:`ntkx.core.kernels.MonteCarloDual`). None when its vectors do not fit in
+        memory (then the kernel rows are computed)."""
         src = self._source
         assert src is not None
         if self._dual is None and MonteCarloDual.fits(
