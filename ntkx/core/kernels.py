@@ -755,54 +755,35 @@ def monte_carlo_kernel(
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
 def _dual_fns(net: Architecture, get: str, dtype_name: str) -> tuple[Callable, Callable]:
-    """``(pull, push)`` of :class:`MonteCarloDual` for one network sample ``(trainable,
-    frozen)``, each input through the network alone (as :func:`_jacobian_fn`):
+    """``(pull, push)`` of :class:`MonteCarloDual` for one network ``params``, both from the
+    engine's own rows (:func:`_jacobian_fn`: each input's Jacobian ``J`` by reverse mode, and
+    the outputs ``f``):
 
-    * NTK: ``pull(tr, fr, x, a)`` is ``V[c, t] = sum_i J_c(x_i)^T a[i, t]`` (leaves
-      ``(k, kt, *leaf)``), ``push(tr, fr, V, x)`` is ``sum_c J_c(x) V[c, t] / k`` (each
-      input's Jacobian contracted with V), so ``push(pull(X, a), x) = K(x, X) a`` for this
-      sample's ``K = J J^T / k``;
+    * NTK: ``pull(params, x, a)`` is ``V[c, t] = sum_i J_c(x_i)^T a[i, t]`` ``(k, kt, P)``,
+      ``push(params, V, x)`` is ``sum_c J_c(x) V[c, t] / k``, so ``push(pull(X, a), x) =
+      K(x, X) a`` for this network's ``K = J J^T / k``;
     * NNGP: ``pull`` is ``W = f(X)^T a`` ``(k, kt)``, ``push`` is ``f(x) W / k``.
+
+    Reverse mode on purpose: a forward-mode push (one JVP along V) is cheaper on paper, but
+    XLA's CPU backend returned NaN or wrong numbers for it through masked max readouts under
+    vmap + jit (2026-11-29, jax 0.10.2; eager JVPs were right).
     """
-    del dtype_name  # part of the cache key
+    rows = _jacobian_fn(net, (get,), dtype_name)
 
-    def one(tr: Params, fr: Params, xi: Any) -> Array:
-        single = jax.tree_util.tree_map(lambda leaf: leaf[None], xi)
-        return net.apply(net.combine(tr, fr), single)[0]  # (k,)
+    def pull(params: Params, x: Any, a: Array) -> Array:
+        j, f = rows(params, x)
+        if get == "nngp":
+            return f.T @ a
+        return jnp.einsum("bcp,bt->ctp", j.reshape(*f.shape, -1), a)
 
-    def outputs(tr: Params, fr: Params, x: Any) -> Array:
-        return jax.vmap(one, in_axes=(None, None, 0))(tr, fr, x)  # (b, k)
+    def push(params: Params, v: Array, x: Any) -> Array:
+        j, f = rows(params, x)
+        k = f.shape[-1]
+        if get == "nngp":
+            return f @ v / k
+        return jnp.einsum("bcp,ctp->bt", j.reshape(*f.shape, -1), v) / k
 
-    if get == "nngp":
-
-        def pull(tr: Params, fr: Params, x: Any, a: Array) -> Array:
-            return outputs(tr, fr, x).T @ a
-
-        def push(tr: Params, fr: Params, w: Array, x: Any) -> Array:
-            return outputs(tr, fr, x) @ w / w.shape[0]
-
-        return jax.jit(pull), jax.jit(push)
-
-    # Both sides use each input's Jacobian by reverse mode, as the kernel engine's kept
-    # Jacobians (_jacobian_fn). Forward mode (a JVP along V) is cheaper on paper, but XLA's CPU
-    # backend returned NaN or wrong numbers for it through masked max readouts under vmap +
-    # jit (2026-11-29, jax 0.10.2; eager JVPs were right).
-    def jacobians(tr: Params, fr: Params, x: Any) -> list[Array]:
-        jac = jax.vmap(jax.jacrev(one), in_axes=(None, None, 0))(tr, fr, x)  # (b, k, *leaf)
-        return [j.reshape(*j.shape[:2], -1) for j in jax.tree_util.tree_leaves(jac)]
-
-    def pull_ntk(tr: Params, fr: Params, x: Any, a: Array) -> Any:
-        v = [jnp.einsum("bcp,bt->ctp", j, a) for j in jacobians(tr, fr, x)]
-        shapes = [leaf.shape for leaf in jax.tree_util.tree_leaves(tr)]
-        v = [w.reshape(*w.shape[:2], *shape) for w, shape in zip(v, shapes, strict=True)]
-        return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(tr), v)
-
-    def push_ntk(tr: Params, fr: Params, v: Any, x: Any) -> Array:
-        pairs = zip(jacobians(tr, fr, x), jax.tree_util.tree_leaves(v), strict=True)
-        total = sum(jnp.einsum("bcp,ctp->bt", j, w.reshape(*w.shape[:2], -1)) for j, w in pairs)
-        return total / jax.tree_util.tree_leaves(v)[0].shape[0]
-
-    return jax.jit(pull_ntk), jax.jit(push_ntk)
+    return jax.jit(pull), jax.jit(push)
 
 
 class MonteCarloDual:
@@ -861,21 +842,21 @@ class MonteCarloDual:
         self._pull, self._push = _dual_fns(net, get, plan.dtype.name)
         init = _jitted_init(net, net.input_dim(plan.x1), bool(jax.config.jax_enable_x64))
         a = alpha.astype(plan.dtype)
-        self._samples: list[tuple[Params, Params, Any]] = []
+        self._samples: list[tuple[Params, Array]] = []
         # drawn in jax's default precision, then cast: monte_carlo_kernel's networks
         drawn = [init(k) for k in _check_key(key, n_samples)]
         with precision_context(plan.dtype):
             for params in drawn:
-                trainable, frozen = net.partition(cast_floats(params, plan.dtype))
+                params = cast_floats(params, plan.dtype)
                 total = None
                 for i in range(0, plan.n1, plan.b1):
                     n = min(plan.b1, plan.n1 - i)
                     rows = np.zeros((plan.b1, a.shape[1]), plan.dtype)  # padding rows: 0
                     rows[:n] = a[i : i + n]
                     x = cast_floats(pad_batch(plan.x1[i : i + n], plan.b1), plan.dtype)
-                    part = self._pull(trainable, frozen, x, rows)
-                    total = part if total is None else jax.tree_util.tree_map(jnp.add, total, part)
-                self._samples.append((trainable, frozen, total))
+                    part = self._pull(params, x, rows)
+                    total = part if total is None else total + part
+                self._samples.append((params, total))
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         raise TypeError("MonteCarloDual is final; compose it instead of subclassing.")
@@ -898,12 +879,12 @@ class MonteCarloDual:
         plan = _plan(self.net, x, None, self.dtype, self.block_size, 0, False, "monte_carlo")
         out: np.ndarray | None = None
         with precision_context(plan.dtype):
-            for trainable, frozen, v in self._samples:
+            for params, v in self._samples:
                 parts = []
                 for i in range(0, plan.n1, plan.b1):
                     n = min(plan.b1, plan.n1 - i)
                     xc = cast_floats(pad_batch(plan.x1[i : i + n], plan.b1), plan.dtype)
-                    parts.append(np.asarray(self._push(trainable, frozen, v, xc))[:n])
+                    parts.append(np.asarray(self._push(params, v, xc))[:n])
                 got = np.concatenate(parts).astype(np.float64)
                 if not np.isfinite(got).all():
                     _check_finite({self.get: int((~np.isfinite(got)).sum())}, plan.dtype,

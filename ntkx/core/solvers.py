@@ -625,12 +625,9 @@ class KernelRegression:
     def predict(self, x: Any) -> Float[np.ndarray, "m ..."]:
         """Predictions at ``x``: ``(m,)`` if the targets were 1-D, else ``(m, k)``."""
         x = self._check_test("x", x)
-        dual = None
-        if self.operator is None and self.method == "monte_carlo":
-            dual = self._monte_carlo_dual()
         if self.operator is not None:
             out = self.operator.kernel_matvec(self.alpha, x_rows=x)
-        elif dual is not None:
+        elif self.method == "monte_carlo" and (dual := self._monte_carlo_dual()) is not None:
             out = dual(x)
         else:
             out = np.concatenate([self._k_test_train(c) @ self.alpha for c in self._chunks(x)])
